@@ -1,0 +1,58 @@
+"""What roadside sensors report: detected objects grouped in frames, with their provenance."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from roadlink.domain.classes import ObjectClass
+from roadlink.domain.spatial import Covariance2D, Dimensions, Position
+
+__all__ = ["DetectedObject", "PerceptionFrame", "Provenance"]
+
+
+@dataclass(frozen=True, slots=True)
+class Provenance:
+    """Lineage of a message: producer, sensors, topic and the source and gateway times (unix ms)."""
+
+    source_id: str
+    source_time_unix_ms: int
+    gateway_receive_time_unix_ms: int = 0
+    sensor_ids: tuple[str, ...] = ()
+    topic: str = ""
+    source_sequence: int | None = None
+    clock_offset_ms: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DetectedObject:
+    """One object in a frame.
+
+    speed_mps is over ground (>= 0) along heading_deg (degrees clockwise from north); acceleration_mps2 is
+    along the heading. Covariances are in local east/north (m^2 and (m/s)^2).
+    """
+
+    object_id: int
+    object_class: ObjectClass
+    position: Position
+    class_confidence: float | None = None
+    speed_mps: float | None = None
+    heading_deg: float | None = None
+    acceleration_mps2: float | None = None
+    size: Dimensions | None = None
+    position_covariance: Covariance2D | None = None
+    velocity_covariance: Covariance2D | None = None
+    sensor_ids: tuple[str, ...] = ()
+    measurement_time_unix_ms: int | None = None
+    lane_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PerceptionFrame:
+    """The objects one RSU or sensor saw at `time_unix_ms`."""
+
+    source_id: str
+    frame_sequence: int
+    time_unix_ms: int
+    objects: tuple[DetectedObject, ...]
+    provenance: Provenance
+    reference_position: Position | None = None
