@@ -1,0 +1,60 @@
+"""`FusionService`: operators list and watch the node's tracks and read its counters."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Mapping
+from typing import Any
+
+from grpc import aio
+from v2x.cloud.v1 import fusion_service_pb2 as fs_pb2
+from v2x.cloud.v1 import fusion_service_pb2_grpc as fs_grpc
+
+from cloud.latest_store import LatestObjectStore
+from cloud.situation_stream import SituationStream
+from cloud.vehicle_service import rate_from_request
+from roadlink.domain.clock import now_unix_ms
+from roadlink.domain.errors import ValidationError
+from roadlink.wire.convert import area_from_proto, situation_to_proto, track_to_proto
+
+__all__ = ["FusionServicer"]
+
+
+class FusionServicer(fs_grpc.FusionServiceServicer):
+    """Operator queries over the node's store; `counters` supplies the node's named counters."""
+
+    def __init__(self, node_id: str, store: LatestObjectStore, counters: Callable[[], Mapping[str, int]]) -> None:
+        self._node_id = node_id
+        self._store = store
+        self._counters = counters
+
+    async def ListTracks(  # noqa: N802 - generated method name
+        self, request: fs_pb2.ListTracksRequest, context: aio.ServicerContext[Any, Any]
+    ) -> fs_pb2.ListTracksResponse:
+        if not request.HasField("area"):
+            raise ValidationError("missing_area", "ListTracks needs an area", field="area")
+        wanted = set(request.object_classes)
+        tracks = [
+            track_to_proto(t)
+            for t in self._store.tracks_in(area_from_proto(request.area))
+            if not wanted or int(t.object_class) in wanted
+        ]
+        return fs_pb2.ListTracksResponse(time_unix_ms=now_unix_ms(), tracks=tracks)
+
+    async def WatchArea(  # noqa: N802 - generated method name
+        self, request: fs_pb2.WatchAreaRequest, context: aio.ServicerContext[Any, Any]
+    ) -> AsyncIterator[fs_pb2.WatchAreaResponse]:
+        if not request.HasField("area"):
+            raise ValidationError("missing_area", "WatchArea needs an area", field="area")
+        stream = SituationStream(self._store.tracks_in, area_from_proto(request.area), rate_from_request(request))
+        async for update in stream.updates():
+            yield fs_pb2.WatchAreaResponse(update=situation_to_proto(update))
+
+    async def GetNodeStats(  # noqa: N802 - generated method name
+        self, request: fs_pb2.GetNodeStatsRequest, context: aio.ServicerContext[Any, Any]
+    ) -> fs_pb2.GetNodeStatsResponse:
+        return fs_pb2.GetNodeStatsResponse(
+            node_id=self._node_id,
+            time_unix_ms=now_unix_ms(),
+            track_count=self._store.track_count,
+            counters=dict(self._counters()),
+        )

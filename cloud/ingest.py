@@ -1,0 +1,51 @@
+"""Edge batches into the cloud's store: the `BatchSink` of the cloud node's RoadsideService."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from google.protobuf.message import Message
+from v2x.roadside.v1 import roadside_service_pb2 as rs_pb2
+
+from cloud.latest_store import LatestObjectStore
+from roadlink.domain.errors import ValidationError
+from roadlink.wire.convert import frame_from_proto, vehicle_state_from_proto
+
+__all__ = ["StoreSink"]
+
+
+class StoreSink:
+    """Converts accepted frames and vehicle states to domain values and updates the store.
+
+    Items that fail conversion are rejected one by one; the rest of the batch is kept. Other kinds (SPaT,
+    MAP, RSI, status) are counted in `ignored_items` until the services that use them exist.
+    """
+
+    def __init__(self, store: LatestObjectStore) -> None:
+        self._store = store
+        self.frames = 0
+        self.vehicle_states = 0
+        self.ignored_items = 0
+
+    async def accept(self, batch: rs_pb2.PublishRequest) -> Sequence[rs_pb2.ItemRejection]:
+        rejections: list[rs_pb2.ItemRejection] = []
+        for index, frame in enumerate(batch.frames):
+            self._apply(batch.sequence, "frames", index, frame, rejections)
+        for index, state in enumerate(batch.vehicle_states):
+            self._apply(batch.sequence, "vehicle_states", index, state, rejections)
+        self.ignored_items += len(batch.signal_timings) + len(batch.maps)
+        self.ignored_items += len(batch.road_side_infos) + len(batch.statuses)
+        return rejections
+
+    def _apply(
+        self, sequence: int, field: str, index: int, item: Message, rejections: list[rs_pb2.ItemRejection]
+    ) -> None:
+        try:
+            if field == "frames":
+                self._store.update_frame(frame_from_proto(item))  # type: ignore[arg-type]
+                self.frames += 1
+            else:
+                self._store.update_vehicle(vehicle_state_from_proto(item))  # type: ignore[arg-type]
+                self.vehicle_states += 1
+        except ValidationError as error:
+            rejections.append(rs_pb2.ItemRejection(sequence=sequence, field=field, index=index, reason=str(error)))

@@ -1,0 +1,68 @@
+"""One subscriber's situation stream: computed at a fixed rate, delivered newest-only.
+
+Slow-consumer policy: a producer computes an update every 1/rate_hz seconds into a one-slot mailbox. If
+the previous update has not been taken by the sender yet (the consumer is slow), it is replaced and counted
+in `skipped_updates`. The node therefore never queues more than one update per stream and never blocks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+
+from roadlink.domain.clock import now_unix_ms
+from roadlink.domain.situation import SituationUpdate, Track
+from roadlink.domain.spatial import Area
+
+__all__ = ["MAX_RATE_HZ", "SituationStream"]
+
+MAX_RATE_HZ = 50.0
+
+
+class SituationStream:
+    """Yields SituationUpdates for a (movable) area at `rate_hz` from `query(area)`."""
+
+    def __init__(self, query: Callable[[Area], list[Track]], area: Area, rate_hz: float) -> None:
+        if not 0 < rate_hz <= MAX_RATE_HZ:
+            raise ValueError(f"rate_hz must be in (0, {MAX_RATE_HZ}], got {rate_hz}")
+        self._query = query
+        self.area = area
+        self._period_s = 1.0 / rate_hz
+        self._slot: SituationUpdate | None = None
+        self._ready = asyncio.Event()
+        self._sequence = 0
+        self.skipped_updates = 0
+
+    async def updates(self) -> AsyncIterator[SituationUpdate]:
+        """Run the producer and yield updates as the consumer takes them; ends when cancelled."""
+        producer = asyncio.create_task(self._produce(), name="situation-producer")
+        try:
+            while True:
+                await asyncio.wait_for(self._ready.wait(), timeout=max(5.0, 10 * self._period_s))
+                self._ready.clear()
+                update, self._slot = self._slot, None
+                if update is not None:
+                    yield update
+        finally:
+            producer.cancel()
+
+    async def _produce(self) -> None:
+        while True:
+            self._publish(self._snapshot())
+            await asyncio.sleep(self._period_s)
+
+    def _snapshot(self) -> SituationUpdate:
+        self._sequence += 1
+        return SituationUpdate(
+            time_unix_ms=now_unix_ms(),
+            area=self.area,
+            tracks=tuple(self._query(self.area)),
+            sequence=self._sequence,
+            skipped_updates=self.skipped_updates,
+        )
+
+    def _publish(self, update: SituationUpdate) -> None:
+        if self._slot is not None:
+            self.skipped_updates += 1
+        self._slot = update
+        self._ready.set()

@@ -1,0 +1,83 @@
+"""`VehicleService`: vehicles publish their state and watch the situation around them."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+from grpc import aio
+from v2x.cloud.v1 import vehicle_service_pb2 as vs_pb2
+from v2x.cloud.v1 import vehicle_service_pb2_grpc as vs_grpc
+
+from cloud.latest_store import LatestObjectStore
+from cloud.situation_stream import SituationStream
+from roadlink.domain.errors import ValidationError
+from roadlink.wire.convert import area_from_proto, situation_to_proto, vehicle_state_from_proto
+
+__all__ = ["DEFAULT_RATE_HZ", "VehicleServicer", "rate_from_request"]
+
+DEFAULT_RATE_HZ = 10.0
+_FIRST_REQUEST_TIMEOUT_S = 10.0
+
+
+def rate_from_request(request: vs_pb2.WatchSituationRequest | Any) -> float:
+    """The requested update rate, or the default; ValidationError when out of range."""
+    rate = request.rate_hz if request.HasField("rate_hz") else DEFAULT_RATE_HZ
+    if not 0 < rate <= 50:
+        raise ValidationError("invalid_rate", f"rate_hz must be in (0, 50], got {rate}", field="rate_hz")
+    return float(rate)
+
+
+class VehicleServicer(vs_grpc.VehicleServiceServicer):
+    """Serves vehicles from the node's store."""
+
+    def __init__(self, store: LatestObjectStore) -> None:
+        self._store = store
+        self.accepted_states = 0
+        self.rejected_states = 0
+
+    async def PublishState(  # noqa: N802 - generated method name
+        self,
+        request_iterator: AsyncIterator[vs_pb2.PublishStateRequest],
+        context: aio.ServicerContext[Any, Any],
+    ) -> vs_pb2.PublishStateResponse:
+        accepted = rejected = 0
+        async for request in request_iterator:
+            for state in request.states:
+                try:
+                    self._store.update_vehicle(vehicle_state_from_proto(state))
+                    accepted += 1
+                except ValidationError:
+                    rejected += 1
+        self.accepted_states += accepted
+        self.rejected_states += rejected
+        return vs_pb2.PublishStateResponse(accepted_count=accepted, rejected_count=rejected)
+
+    async def WatchSituation(  # noqa: N802 - generated method name
+        self,
+        request_iterator: AsyncIterator[vs_pb2.WatchSituationRequest],
+        context: aio.ServicerContext[Any, Any],
+    ) -> AsyncIterator[vs_pb2.WatchSituationResponse]:
+        requests = aiter(request_iterator)
+        first = await asyncio.wait_for(anext(requests), _FIRST_REQUEST_TIMEOUT_S)
+        if not first.HasField("area"):
+            raise ValidationError("missing_area", "the first WatchSituation request must set area", field="area")
+        stream = SituationStream(self._store.tracks_in, area_from_proto(first.area), rate_from_request(first))
+        mover = asyncio.create_task(_follow_area(requests, stream), name="situation-area-follower")
+        try:
+            async for update in stream.updates():
+                yield vs_pb2.WatchSituationResponse(update=situation_to_proto(update))
+        finally:
+            mover.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await mover
+
+
+async def _follow_area(requests: AsyncIterator[vs_pb2.WatchSituationRequest], stream: SituationStream) -> None:
+    """Move the stream's area as the vehicle sends new ones; invalid areas are ignored."""
+    async for request in requests:
+        if request.HasField("area"):
+            with contextlib.suppress(ValidationError):
+                stream.area = area_from_proto(request.area)

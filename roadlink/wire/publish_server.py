@@ -1,0 +1,97 @@
+"""Server side of `RoadsideService.Publish`: de-duplicate batches by sequence, hand them on, acknowledge.
+
+Both the roadside node and the cloud node accept edge data this way; they differ only in the `BatchSink`
+that receives accepted batches. A batch counts as accepted when the sink's `accept` returned, so the sink
+decides what "safe" means (in memory for now; the durable queue makes it disk).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from grpc import aio
+from v2x.roadside.v1 import roadside_service_pb2 as rs_pb2
+from v2x.roadside.v1 import roadside_service_pb2_grpc as rs_grpc
+
+from roadlink.domain.errors import ValidationError
+
+__all__ = ["BatchSink", "PublishServicer", "PublishStats"]
+
+_log = logging.getLogger(__name__)
+
+
+class BatchSink(Protocol):
+    """Receives each newly accepted batch once; returns the items it rejected."""
+
+    async def accept(self, batch: rs_pb2.PublishRequest) -> Sequence[rs_pb2.ItemRejection]: ...
+
+
+@dataclass(slots=True)
+class PublishStats:
+    """Counters of one PublishServicer."""
+
+    batches_accepted: int = 0
+    batches_duplicate: int = 0
+    items_accepted: int = 0
+    items_rejected: int = 0
+
+
+def batch_item_count(batch: rs_pb2.PublishRequest) -> int:
+    """Number of messages in a batch, over every repeated field."""
+    return (
+        len(batch.frames)
+        + len(batch.vehicle_states)
+        + len(batch.signal_timings)
+        + len(batch.maps)
+        + len(batch.road_side_infos)
+        + len(batch.statuses)
+    )
+
+
+class PublishServicer(rs_grpc.RoadsideServiceServicer):
+    """Accepts batches, drops ones already accepted from the same (sender, epoch), acks cumulatively.
+
+    The table of highest accepted sequence per (sender_id, sender_epoch) is bounded to `max_senders`
+    entries; the least recently used entry is evicted when it is full.
+    """
+
+    def __init__(self, sink: BatchSink, *, max_senders: int = 10_000) -> None:
+        self._sink = sink
+        self._max_senders = max_senders
+        self._accepted: OrderedDict[tuple[str, int], int] = OrderedDict()
+        self.stats = PublishStats()
+
+    async def Publish(  # noqa: N802 - generated method name
+        self,
+        request_iterator: AsyncIterator[rs_pb2.PublishRequest],
+        context: aio.ServicerContext[Any, Any],
+    ) -> AsyncIterator[rs_pb2.PublishResponse]:
+        async for batch in request_iterator:
+            yield await self._handle(batch)
+
+    async def _handle(self, batch: rs_pb2.PublishRequest) -> rs_pb2.PublishResponse:
+        if not batch.sender_id or batch.sequence == 0:
+            raise ValidationError("invalid_batch", "sender_id must be set and sequence must be >= 1")
+        key = (batch.sender_id, batch.sender_epoch)
+        last = self._accepted.get(key, 0)
+        if batch.sequence <= last:
+            self.stats.batches_duplicate += 1
+            return rs_pb2.PublishResponse(acknowledged_sequence=last)
+        rejections = await self._sink.accept(batch)
+        self._remember(key, batch.sequence)
+        self.stats.batches_accepted += 1
+        self.stats.items_rejected += len(rejections)
+        self.stats.items_accepted += batch_item_count(batch) - len(rejections)
+        for item in rejections:
+            _log.warning("rejected %s[%d] from %s: %s", item.field, item.index, key, item.reason)
+        return rs_pb2.PublishResponse(acknowledged_sequence=batch.sequence, rejections=rejections)
+
+    def _remember(self, key: tuple[str, int], sequence: int) -> None:
+        self._accepted[key] = sequence
+        self._accepted.move_to_end(key)
+        while len(self._accepted) > self._max_senders:
+            self._accepted.popitem(last=False)

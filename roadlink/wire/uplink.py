@@ -1,0 +1,191 @@
+"""Client side of `RoadsideService.Publish`: micro-batched, sequenced, acknowledged and reconnecting.
+
+The gateway uses it towards the roadside node and the roadside node towards the cloud. Messages are
+collected into batches (at most `max_batch_items`, waiting at most `linger_s` for a batch to fill), each
+batch gets the next sequence number, and a batch is forgotten only when the node acknowledges it. After a
+reconnect every unacknowledged batch is resent in order; the node drops the ones it already has.
+
+Buffer bound and overflow policy: at most `capacity_items` messages are held (queued plus unacknowledged).
+When full, `send` waits (backpressure to the caller: the gateway stops reading MQTT) and raises
+TimeoutError after `timeout_s`; nothing is dropped here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TypeAlias
+
+import grpc
+from google.protobuf.message import Message
+from grpc import aio
+from v2x.roadside.v1 import roadside_service_pb2 as rs_pb2
+from v2x.roadside.v1 import roadside_service_pb2_grpc as rs_grpc
+
+from roadlink.domain.clock import now_unix_ms
+from roadlink.wire.backoff import Backoff
+
+__all__ = ["BATCH_FIELDS", "BatchUplink", "UplinkStats"]
+
+_log = logging.getLogger(__name__)
+
+BATCH_FIELDS = frozenset({"frames", "vehicle_states", "signal_timings", "maps", "road_side_infos", "statuses"})
+_CONNECT_TIMEOUT_S = 5.0
+_PublishCall: TypeAlias = aio.StreamStreamCall[rs_pb2.PublishRequest, rs_pb2.PublishResponse]
+
+
+@dataclass(slots=True)
+class UplinkStats:
+    """Counters of one uplink."""
+
+    items_queued: int = 0
+    items_acked: int = 0
+    items_rejected: int = 0
+    batches_sent: int = 0
+    batches_resent: int = 0
+    reconnects: int = 0
+    connected: bool = False
+
+
+class BatchUplink:
+    """A reconnecting, batching Publish client. Run `run()` as a task owned by the caller."""
+
+    def __init__(
+        self,
+        target: str,
+        sender_id: str,
+        *,
+        max_batch_items: int = 256,
+        linger_s: float = 0.002,
+        capacity_items: int = 50_000,
+        backoff: Backoff | None = None,
+        sender_epoch: int | None = None,
+    ) -> None:
+        self._target = target
+        self._sender_id = sender_id
+        self._epoch = sender_epoch if sender_epoch is not None else time.time_ns() // 1_000_000
+        self._max_batch = max_batch_items
+        self._linger_s = linger_s
+        self._capacity = capacity_items
+        self._backoff = backoff or Backoff()
+        self._queue: deque[tuple[str, Message]] = deque()
+        self._unacked: deque[tuple[rs_pb2.PublishRequest, int]] = deque()
+        self._unacked_items = 0
+        self._next_sequence = 1
+        self._changed = asyncio.Condition()
+        self.stats = UplinkStats()
+
+    @property
+    def pending_items(self) -> int:
+        """Messages queued or sent but not yet acknowledged."""
+        return len(self._queue) + self._unacked_items
+
+    async def send(self, field: str, message: Message, *, timeout_s: float | None = None) -> None:
+        """Queue one message for the PublishRequest field `field`; waits while the buffer is full."""
+        await self.send_many(field, (message,), timeout_s=timeout_s)
+
+    async def send_many(self, field: str, messages: Iterable[Message], *, timeout_s: float | None = None) -> None:
+        """Queue messages for `field`, waiting for space as needed (TimeoutError after `timeout_s`)."""
+        if field not in BATCH_FIELDS:
+            raise ValueError(f"unknown batch field {field!r}")
+        async with asyncio.timeout(timeout_s), self._changed:
+            for message in messages:
+                await self._changed.wait_for(lambda: self.pending_items < self._capacity)
+                self._queue.append((field, message))
+                self.stats.items_queued += 1
+            self._changed.notify_all()
+
+    async def flush(self, timeout_s: float) -> bool:
+        """Wait until every queued message is acknowledged; False if `timeout_s` passed first."""
+        try:
+            async with asyncio.timeout(timeout_s), self._changed:
+                await self._changed.wait_for(lambda: self.pending_items == 0)
+        except TimeoutError:
+            return False
+        return True
+
+    async def run(self) -> None:
+        """Connect, stream and reconnect with backoff until cancelled."""
+        attempt = 0
+        while True:
+            try:
+                await self._session()
+                attempt = 0
+            except (grpc.RpcError, TimeoutError, ConnectionError) as exc:
+                _log.warning("uplink to %s lost: %s", self._target, _describe(exc))
+            finally:
+                self.stats.connected = False
+            self.stats.reconnects += 1
+            await asyncio.sleep(self._backoff.delay_s(attempt))
+            attempt += 1
+
+    async def _session(self) -> None:
+        async with aio.insecure_channel(self._target) as channel:
+            await asyncio.wait_for(channel.channel_ready(), _CONNECT_TIMEOUT_S)
+            call = rs_grpc.RoadsideServiceStub(channel).Publish()
+            self.stats.connected = True
+            writer = asyncio.create_task(self._write_loop(call), name="uplink-writer")
+            try:
+                await self._read_acks(call)
+            finally:
+                writer.cancel()
+                with contextlib.suppress(asyncio.CancelledError, grpc.RpcError):
+                    await writer
+                call.cancel()
+
+    async def _write_loop(self, call: _PublishCall) -> None:
+        for batch, _ in list(self._unacked):
+            await call.write(batch)
+            self.stats.batches_resent += 1
+        while True:
+            batch = await self._next_batch()
+            await call.write(batch)
+            self.stats.batches_sent += 1
+
+    async def _next_batch(self) -> rs_pb2.PublishRequest:
+        async with self._changed:
+            await self._changed.wait_for(lambda: bool(self._queue))
+        if len(self._queue) < self._max_batch and self._linger_s > 0:
+            await asyncio.sleep(self._linger_s)
+        return self._take_batch()
+
+    def _take_batch(self) -> rs_pb2.PublishRequest:
+        batch = rs_pb2.PublishRequest(
+            sender_id=self._sender_id,
+            sender_epoch=self._epoch,
+            sequence=self._next_sequence,
+            sent_time_unix_ms=now_unix_ms(),
+        )
+        count = min(len(self._queue), self._max_batch)
+        for _ in range(count):
+            field, message = self._queue.popleft()
+            getattr(batch, field).append(message)
+        self._next_sequence += 1
+        self._unacked.append((batch, count))
+        self._unacked_items += count
+        return batch
+
+    async def _read_acks(self, call: _PublishCall) -> None:
+        async for response in call:
+            async with self._changed:
+                self._acknowledge(response)
+                self._changed.notify_all()
+        raise ConnectionError("node closed the publish stream")
+
+    def _acknowledge(self, response: rs_pb2.PublishResponse) -> None:
+        while self._unacked and self._unacked[0][0].sequence <= response.acknowledged_sequence:
+            _, count = self._unacked.popleft()
+            self._unacked_items -= count
+            self.stats.items_acked += count
+        self.stats.items_rejected += len(response.rejections)
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, aio.AioRpcError):
+        return f"{exc.code().name}: {exc.details()}"
+    return f"{type(exc).__name__}: {exc}"
