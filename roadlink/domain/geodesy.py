@@ -90,9 +90,7 @@ def _pack2(scalar: bool, a: FloatArray, b: FloatArray) -> tuple[Coordinate, Coor
     return (float(a), float(b)) if scalar else (a, b)
 
 
-def _pack3(
-    scalar: bool, a: FloatArray, b: FloatArray, c: FloatArray
-) -> tuple[Coordinate, Coordinate, Coordinate]:
+def _pack3(scalar: bool, a: FloatArray, b: FloatArray, c: FloatArray) -> tuple[Coordinate, Coordinate, Coordinate]:
     """Return plain floats for scalar input, arrays otherwise."""
     return (float(a), float(b), float(c)) if scalar else (a, b, c)
 
@@ -154,9 +152,7 @@ def ecef_to_geodetic(  # type: ignore[overload-overlap]
 def ecef_to_geodetic(
     x_m: Coordinate, y_m: Coordinate, z_m: Coordinate
 ) -> tuple[FloatArray, FloatArray, FloatArray]: ...
-def ecef_to_geodetic(
-    x_m: Coordinate, y_m: Coordinate, z_m: Coordinate
-) -> tuple[Coordinate, Coordinate, Coordinate]:
+def ecef_to_geodetic(x_m: Coordinate, y_m: Coordinate, z_m: Coordinate) -> tuple[Coordinate, Coordinate, Coordinate]:
     """Convert ECEF coordinates to WGS84 geodetic coordinates.
 
     Uses Bowring's method (parametric latitude) with two iterations, which is
@@ -359,12 +355,8 @@ def heading_speed_to_enu_velocity(  # type: ignore[overload-overlap]
     heading_deg: float, speed_mps: float
 ) -> tuple[float, float]: ...
 @overload
-def heading_speed_to_enu_velocity(
-    heading_deg: Coordinate, speed_mps: Coordinate
-) -> tuple[FloatArray, FloatArray]: ...
-def heading_speed_to_enu_velocity(
-    heading_deg: Coordinate, speed_mps: Coordinate
-) -> tuple[Coordinate, Coordinate]:
+def heading_speed_to_enu_velocity(heading_deg: Coordinate, speed_mps: Coordinate) -> tuple[FloatArray, FloatArray]: ...
+def heading_speed_to_enu_velocity(heading_deg: Coordinate, speed_mps: Coordinate) -> tuple[Coordinate, Coordinate]:
     """Convert a heading and ground speed to a horizontal ENU velocity.
 
     Args:
@@ -390,12 +382,8 @@ def enu_velocity_to_heading_speed(  # type: ignore[overload-overlap]
     v_east_mps: float, v_north_mps: float
 ) -> tuple[float, float]: ...
 @overload
-def enu_velocity_to_heading_speed(
-    v_east_mps: Coordinate, v_north_mps: Coordinate
-) -> tuple[FloatArray, FloatArray]: ...
-def enu_velocity_to_heading_speed(
-    v_east_mps: Coordinate, v_north_mps: Coordinate
-) -> tuple[Coordinate, Coordinate]:
+def enu_velocity_to_heading_speed(v_east_mps: Coordinate, v_north_mps: Coordinate) -> tuple[FloatArray, FloatArray]: ...
+def enu_velocity_to_heading_speed(v_east_mps: Coordinate, v_north_mps: Coordinate) -> tuple[Coordinate, Coordinate]:
     """Convert a horizontal ENU velocity to heading and ground speed.
 
     Args:

@@ -12,11 +12,25 @@ from typing import Any
 from grpc import aio
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
+from v2x.cloud.v1 import fusion_service_pb2 as fs_pb2
+from v2x.cloud.v1 import vehicle_service_pb2 as vs_pb2
+from v2x.roadside.v1 import roadside_service_pb2 as rs_pb2
 
 from roadlink.domain.errors import ConfigurationError
 from roadlink.wire.status import DomainErrorInterceptor
 
-__all__ = ["RunningServer", "ServiceBinding", "start_server"]
+__all__ = [
+    "FUSION_SERVICE",
+    "ROADSIDE_SERVICE",
+    "VEHICLE_SERVICE",
+    "RunningServer",
+    "ServiceBinding",
+    "start_server",
+]
+
+ROADSIDE_SERVICE = rs_pb2.DESCRIPTOR.services_by_name["RoadsideService"].full_name
+VEHICLE_SERVICE = vs_pb2.DESCRIPTOR.services_by_name["VehicleService"].full_name
+FUSION_SERVICE = fs_pb2.DESCRIPTOR.services_by_name["FusionService"].full_name
 
 _MAX_MESSAGE_BYTES = 32 * 1024 * 1024
 

@@ -259,9 +259,7 @@ def test_heading_is_normalized_to_0_360() -> None:
     assert enu_velocity_to_heading_speed(0.0, 0.0) == (0.0, 0.0)
     heading, _ = enu_velocity_to_heading_speed(-1e-300, 1.0)  # atan2 -> -0.0-ish
     assert 0.0 <= heading < 360.0
-    assert enu_velocity_to_heading_speed(*heading_speed_to_enu_velocity(-90.0, 3.0)) == pytest.approx(
-        (270.0, 3.0)
-    )
+    assert enu_velocity_to_heading_speed(*heading_speed_to_enu_velocity(-90.0, 3.0)) == pytest.approx((270.0, 3.0))
 
 
 # --- validation --------------------------------------------------------------

@@ -1,0 +1,75 @@
+"""Composition root of the cloud node: store, services and gRPC server, owned by one object."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+from v2x.cloud.v1 import fusion_service_pb2_grpc as fs_grpc
+from v2x.cloud.v1 import vehicle_service_pb2_grpc as vs_grpc
+from v2x.roadside.v1 import roadside_service_pb2_grpc as rs_grpc
+
+from cloud.fusion_service import FusionServicer
+from cloud.ingest import StoreSink
+from cloud.latest_store import LatestObjectStore
+from cloud.settings import CloudSettings
+from cloud.vehicle_service import VehicleServicer
+from roadlink.wire.publish_server import PublishServicer
+from roadlink.wire.server import (
+    RunningServer,
+    ServiceBinding,
+    start_server,
+)
+
+__all__ = ["CloudNode"]
+
+
+class CloudNode:
+    """A running cloud node (async context manager). `port` is the bound gRPC port once entered."""
+
+    def __init__(self, settings: CloudSettings) -> None:
+        self.settings = settings
+        self.store = LatestObjectStore(max_age_ms=settings.max_age_ms)
+        self.sink = StoreSink(self.store)
+        self.publish = PublishServicer(self.sink)
+        self.vehicles = VehicleServicer(self.store)
+        self.fusion = FusionServicer(settings.node_id, self.store, self.counters)
+        self._server: RunningServer | None = None
+
+    @property
+    def port(self) -> int:
+        """The bound gRPC port."""
+        if self._server is None:
+            raise RuntimeError("cloud node is not running")
+        return self._server.port
+
+    def counters(self) -> dict[str, int]:
+        """Named counters for stats and the demo summary."""
+        stats = self.publish.stats
+        return {
+            "batches_accepted": stats.batches_accepted,
+            "batches_duplicate": stats.batches_duplicate,
+            "items_accepted": stats.items_accepted,
+            "items_rejected": stats.items_rejected,
+            "frames": self.sink.frames,
+            "vehicle_states": self.sink.vehicle_states + self.vehicles.accepted_states,
+            "tracks": self.store.track_count,
+        }
+
+    async def __aenter__(self) -> Self:
+        bindings = [
+            ServiceBinding(
+                self.publish, rs_grpc.add_RoadsideServiceServicer_to_server, "v2x.roadside.v1.RoadsideService"
+            ),
+            ServiceBinding(self.vehicles, vs_grpc.add_VehicleServiceServicer_to_server, "v2x.cloud.v1.VehicleService"),
+            ServiceBinding(self.fusion, fs_grpc.add_FusionServiceServicer_to_server, "v2x.cloud.v1.FusionService"),
+        ]
+        self._server = await start_server(bindings, self.settings.listen)
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._server is not None:
+            await self._server.stop()
+            self._server = None

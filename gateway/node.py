@@ -1,0 +1,67 @@
+"""Composition root of the gateway: pipeline, MQTT source and roadside uplink, owned by one object."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from types import TracebackType
+from typing import Self
+
+from gateway.adapters.registry import ADAPTERS
+from gateway.mqtt_source import MqttSource
+from gateway.pipeline import Pipeline
+from gateway.settings import GatewaySettings
+from roadlink.wire.uplink import BatchUplink
+
+__all__ = ["GatewayNode"]
+
+
+class GatewayNode:
+    """A running gateway (async context manager); its two tasks are cancelled on exit."""
+
+    def __init__(self, settings: GatewaySettings) -> None:
+        self.settings = settings
+        self.pipeline = Pipeline(settings.routes, ADAPTERS, settings.max_payload_bytes)
+        self.uplink = BatchUplink(
+            settings.roadside_target,
+            settings.gateway_id,
+            max_batch_items=settings.uplink_batch_items,
+            linger_s=settings.uplink_linger_ms / 1000,
+            capacity_items=settings.uplink_capacity_items,
+        )
+        self.source = MqttSource(settings, self.pipeline, self.uplink)
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def counters(self) -> dict[str, int]:
+        """Named counters for the demo summary."""
+        stats = self.pipeline.stats
+        return {
+            "messages_in": stats.messages_in,
+            "items_out": stats.items_out,
+            "objects_out": stats.objects_out,
+            "dead_lettered": self.source.dead_lettered,
+            "uplink_acked": self.uplink.stats.items_acked,
+            "uplink_pending": self.uplink.pending_items,
+        }
+
+    async def wait_connected(self, timeout_s: float) -> None:
+        """Wait until the MQTT subscription is in place (TimeoutError after `timeout_s`)."""
+        await asyncio.wait_for(self.source.connected.wait(), timeout_s)
+
+    async def __aenter__(self) -> Self:
+        self._tasks = [
+            asyncio.create_task(self.uplink.run(), name="gateway-uplink"),
+            asyncio.create_task(self.source.run(), name="gateway-mqtt"),
+        ]
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._tasks[1].cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._tasks[1]
+        await self.uplink.flush(timeout_s=2.0)
+        self._tasks[0].cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._tasks[0]

@@ -1,0 +1,45 @@
+"""Gateway settings: env ROADLINK_GATEWAY_*, or table [gateway] of the config file."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pydantic import BaseModel, Field
+from pydantic_settings import SettingsConfigDict
+
+from roadlink.settings_base import TierSettings
+
+__all__ = ["GatewaySettings", "Route"]
+
+
+class Route(BaseModel):
+    """Which adapter handles which MQTT topics, and where the source and sensor ids sit in the topic.
+
+    Example: filter `rsu/+/radar/+` with source_level 1 and sensor_level 3 reads topic
+    `rsu/N22W75HMBLD/radar/radar0` as source `N22W75HMBLD`, sensor `radar0`.
+    """
+
+    topic_filter: str = Field(description="MQTT topic filter (+ and # wildcards).")
+    adapter: str = Field(description="Adapter name from gateway.adapters.registry.ADAPTERS.")
+    source_level: int = Field(1, ge=0, description="Topic level (0-based) that holds the source id.")
+    sensor_level: int = Field(3, ge=0, description="Topic level (0-based) that holds the sensor id.")
+
+
+class GatewaySettings(TierSettings):
+    """How to run one gateway."""
+
+    model_config = SettingsConfigDict(env_prefix="ROADLINK_GATEWAY_", extra="forbid")
+    config_table: ClassVar[str] = "gateway"
+
+    gateway_id: str = Field("gateway-1", description="Gateway id: MQTT client id and uplink sender id.")
+    mqtt_url: str = Field("mqtt://127.0.0.1:1883", description="Broker URL mqtt://host:port.")
+    routes: list[Route] = Field(
+        default_factory=lambda: [Route(topic_filter="rsu/+/radar/+", adapter="radar_wgs84")],
+        description="Topic routes to adapters.",
+    )
+    dead_letter_prefix: str = Field("deadletter", description="Invalid messages go to <prefix>/<original topic>.")
+    roadside_target: str = Field("127.0.0.1:50061", description="Roadside node gRPC address host:port.")
+    uplink_batch_items: int = Field(256, gt=0, description="Most messages per batch to the roadside node.")
+    uplink_linger_ms: float = Field(2.0, ge=0, description="Longest wait for a batch to fill, ms.")
+    uplink_capacity_items: int = Field(50_000, gt=0, description="Messages held before backpressure.")
+    max_payload_bytes: int = Field(1 << 20, gt=0, description="Larger MQTT payloads are dead-lettered.")

@@ -1,0 +1,122 @@
+"""The `roadlink` command: the demo, each tier on its own, and the replay tool.
+
+roadlink demo [--mqtt-url URL] [--speed X] [--duration S] [--loop]
+roadlink gateway|roadside|cloud [--config FILE]     (settings also from ROADLINK_<TIER>_* env vars)
+roadlink replay --mqtt-url URL [--topic T] [--speed X] [--loop]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+__all__ = ["main"]
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="roadlink", description="V2X vehicle-road-cloud middleware")
+    parser.add_argument("--log-level", default="WARNING", help="Python logging level (default WARNING)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    demo = sub.add_parser("demo", help="run every tier in one process on embedded defaults")
+    demo.add_argument("--mqtt-url", help="use this broker instead of the embedded one (mqtt://host:port)")
+    demo.add_argument("--speed", type=float, default=1.0, help="replay speed factor (0 = as fast as possible)")
+    demo.add_argument("--duration", type=float, default=0.0, help="stop after this many seconds (0 = replay end)")
+    demo.add_argument("--loop", action="store_true", help="repeat the recording until stopped")
+    for tier in ("gateway", "roadside", "cloud"):
+        tier_parser = sub.add_parser(tier, help=f"run the {tier} tier alone")
+        tier_parser.add_argument("--config", type=Path, help=f"TOML file; its [{tier}] table is read")
+    replay = sub.add_parser("replay", help="publish the embedded radar recording to a broker")
+    replay.add_argument("--mqtt-url", required=True)
+    replay.add_argument("--topic", default=None, help="topic (default rsu/<device>/radar/radar0)")
+    replay.add_argument("--speed", type=float, default=1.0)
+    replay.add_argument("--loop", action="store_true")
+    return parser
+
+
+async def _until_signal(run: Callable[[asyncio.Event], Awaitable[None]]) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    await run(stop)
+
+
+async def _run_tier(tier: str, config: Path | None, stop: asyncio.Event) -> None:
+    if tier == "cloud":
+        from cloud.node import CloudNode
+        from cloud.settings import CloudSettings
+
+        async with CloudNode(CloudSettings.load(config)) as cloud:
+            print(f"cloud node listening on port {cloud.port}", flush=True)
+            await stop.wait()
+    elif tier == "roadside":
+        from roadside.node import RoadsideNode
+        from roadside.settings import RoadsideSettings
+
+        async with RoadsideNode(RoadsideSettings.load(config)) as roadside:
+            print(f"roadside node listening on port {roadside.port}", flush=True)
+            await stop.wait()
+    else:
+        from gateway.node import GatewayNode
+        from gateway.settings import GatewaySettings
+
+        async with GatewayNode(GatewaySettings.load(config)):
+            print("gateway running", flush=True)
+            await stop.wait()
+
+
+async def _run_replay(args: argparse.Namespace, stop: asyncio.Event) -> None:
+    import aiomqtt
+
+    from gateway.mqtt_source import broker_address
+    from roadlink.replay import DEFAULT_RADAR_TOPIC, replay
+    from roadlink.samples import load_radar_recording
+
+    host, port = broker_address(args.mqtt_url)
+    async with aiomqtt.Client(host, port) as client:
+        count = await replay(
+            client,
+            load_radar_recording(),
+            args.topic or DEFAULT_RADAR_TOPIC,
+            speed=args.speed,
+            loop=args.loop,
+            stop=stop,
+        )
+    print(f"published {count} messages")
+
+
+async def _run_demo(args: argparse.Namespace, stop: asyncio.Event) -> None:
+    from roadlink.demo import DemoOptions, run_demo
+
+    options = DemoOptions(mqtt_url=args.mqtt_url, speed=args.speed, duration_s=args.duration, loop=args.loop)
+    demo = asyncio.create_task(run_demo(options, emit=lambda line: print(line, flush=True)))
+    stopper = asyncio.create_task(stop.wait())
+    await asyncio.wait([demo, stopper], return_when=asyncio.FIRST_COMPLETED)
+    stopper.cancel()
+    if not demo.done():
+        demo.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await demo
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `roadlink` console command."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.command == "demo":
+        asyncio.run(_until_signal(lambda stop: _run_demo(args, stop)))
+    elif args.command == "replay":
+        asyncio.run(_until_signal(lambda stop: _run_replay(args, stop)))
+    else:
+        asyncio.run(_until_signal(lambda stop: _run_tier(args.command, args.config, stop)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,34 @@
+"""The roadside node's `BatchSink`: every accepted item goes into the cloud uplink.
+
+A gateway batch is acknowledged once its items are in the uplink's buffer. When that buffer is full the
+sink waits, so the node stops reading the gateway's stream and backpressure reaches the gateway.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from v2x.roadside.v1 import roadside_service_pb2 as rs_pb2
+
+from roadlink.wire.uplink import BATCH_FIELDS, BatchUplink
+
+__all__ = ["ForwardingSink"]
+
+_FORWARD_TIMEOUT_S = 30.0
+
+
+class ForwardingSink:
+    """Forwards batches to the cloud uplink. Local fusion of the node's own sensors comes later."""
+
+    def __init__(self, uplink: BatchUplink) -> None:
+        self._uplink = uplink
+        self.items_forwarded = 0
+
+    async def accept(self, batch: rs_pb2.PublishRequest) -> Sequence[rs_pb2.ItemRejection]:
+        """Queue every item for the cloud; TimeoutError (stream aborted, batch resent) if stuck > 30 s."""
+        for field in sorted(BATCH_FIELDS):
+            items = getattr(batch, field)
+            if items:
+                await self._uplink.send_many(field, items, timeout_s=_FORWARD_TIMEOUT_S)
+                self.items_forwarded += len(items)
+        return ()

@@ -1,0 +1,70 @@
+"""Composition root of the roadside node: publish service in, cloud uplink out, owned by one object."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from types import TracebackType
+from typing import Self
+
+from v2x.roadside.v1 import roadside_service_pb2_grpc as rs_grpc
+
+from roadlink.wire.publish_server import PublishServicer
+from roadlink.wire.server import ROADSIDE_SERVICE, RunningServer, ServiceBinding, start_server
+from roadlink.wire.uplink import BatchUplink
+from roadside.forwarding import ForwardingSink
+from roadside.settings import RoadsideSettings
+
+__all__ = ["RoadsideNode"]
+
+
+class RoadsideNode:
+    """A running roadside node (async context manager). Owns its uplink task and cancels it on exit."""
+
+    def __init__(self, settings: RoadsideSettings) -> None:
+        self.settings = settings
+        self.uplink = BatchUplink(
+            settings.cloud_target,
+            settings.node_id,
+            max_batch_items=settings.uplink_batch_items,
+            linger_s=settings.uplink_linger_ms / 1000,
+            capacity_items=settings.uplink_capacity_items,
+        )
+        self.sink = ForwardingSink(self.uplink)
+        self.publish = PublishServicer(self.sink)
+        self._server: RunningServer | None = None
+        self._uplink_task: asyncio.Task[None] | None = None
+
+    @property
+    def port(self) -> int:
+        """The bound gRPC port."""
+        if self._server is None:
+            raise RuntimeError("roadside node is not running")
+        return self._server.port
+
+    def counters(self) -> dict[str, int]:
+        """Named counters for the demo summary."""
+        return {
+            "items_accepted": self.publish.stats.items_accepted,
+            "items_forwarded": self.sink.items_forwarded,
+            "uplink_acked": self.uplink.stats.items_acked,
+            "uplink_pending": self.uplink.pending_items,
+        }
+
+    async def __aenter__(self) -> Self:
+        self._uplink_task = asyncio.create_task(self.uplink.run(), name="roadside-cloud-uplink")
+        binding = ServiceBinding(self.publish, rs_grpc.add_RoadsideServiceServicer_to_server, ROADSIDE_SERVICE)
+        self._server = await start_server([binding], self.settings.listen)
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._server is not None:
+            await self._server.stop()
+            self._server = None
+        await self.uplink.flush(timeout_s=2.0)
+        if self._uplink_task is not None:
+            self._uplink_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._uplink_task

@@ -1,0 +1,26 @@
+"""Roadside node settings: env ROADLINK_ROADSIDE_*, or table [roadside] of the config file."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from roadlink.settings_base import TierSettings
+
+__all__ = ["RoadsideSettings"]
+
+
+class RoadsideSettings(TierSettings):
+    """How to run one roadside node."""
+
+    model_config = SettingsConfigDict(env_prefix="ROADLINK_ROADSIDE_", extra="forbid")
+    config_table: ClassVar[str] = "roadside"
+
+    node_id: str = Field("rsu-node-1", description="Node id; the sender id towards the cloud.")
+    listen: str = Field("127.0.0.1:50061", description="gRPC listen address host:port (port 0 = any free port).")
+    cloud_target: str = Field("127.0.0.1:50071", description="Cloud node gRPC address host:port.")
+    uplink_batch_items: int = Field(256, gt=0, description="Most messages per batch to the cloud.")
+    uplink_linger_ms: float = Field(2.0, ge=0, description="Longest wait for a batch to fill, ms.")
+    uplink_capacity_items: int = Field(50_000, gt=0, description="Messages held for the cloud before backpressure.")
