@@ -9,6 +9,7 @@ from grpc import aio
 from v2x.cloud.v1 import fusion_service_pb2 as fs_pb2
 from v2x.cloud.v1 import fusion_service_pb2_grpc as fs_grpc
 
+from cloud.change_feed import ChangeFeed
 from cloud.latest_store import LatestObjectStore
 from cloud.situation_stream import SituationStream
 from cloud.vehicle_service import rate_from_request
@@ -22,8 +23,15 @@ __all__ = ["FusionServicer"]
 class FusionServicer(fs_grpc.FusionServiceServicer):
     """Operator queries over the node's store; `counters` supplies the node's named counters."""
 
-    def __init__(self, node_id: str, store: LatestObjectStore, counters: Callable[[], Mapping[str, int]]) -> None:
+    def __init__(
+        self,
+        node_id: str,
+        store: LatestObjectStore,
+        counters: Callable[[], Mapping[str, int]],
+        feed: ChangeFeed | None = None,
+    ) -> None:
         self._node_id = node_id
+        self._feed = feed
         self._store = store
         self._counters = counters
 
@@ -45,7 +53,8 @@ class FusionServicer(fs_grpc.FusionServiceServicer):
     ) -> AsyncIterator[fs_pb2.WatchAreaResponse]:
         if not request.HasField("area"):
             raise ValidationError("missing_area", "WatchArea needs an area", field="area")
-        stream = SituationStream(self._store.tracks_in, area_from_proto(request.area), rate_from_request(request))
+        area = area_from_proto(request.area)
+        stream = SituationStream(self._store.tracks_in, area, rate_from_request(request), feed=self._feed)
         async for update in stream.updates():
             yield fs_pb2.WatchAreaResponse(update=situation_to_proto(update))
 

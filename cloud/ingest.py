@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from google.protobuf.message import Message
 from v2x.roadside.v1 import roadside_service_pb2 as rs_pb2
 
+from cloud.change_feed import ChangeFeed
 from cloud.latest_store import LatestObjectStore
 from roadlink.domain.errors import ValidationError
 from roadlink.wire.convert import frame_from_proto, vehicle_state_from_proto
@@ -21,8 +22,9 @@ class StoreSink:
     MAP, RSI, status) are counted in `ignored_items` until the services that use them exist.
     """
 
-    def __init__(self, store: LatestObjectStore) -> None:
+    def __init__(self, store: LatestObjectStore, feed: ChangeFeed) -> None:
         self._store = store
+        self._feed = feed
         self.frames = 0
         self.vehicle_states = 0
         self.ignored_items = 0
@@ -35,6 +37,8 @@ class StoreSink:
             self._apply(batch.sequence, "vehicle_states", index, state, rejections)
         self.ignored_items += len(batch.signal_timings) + len(batch.maps)
         self.ignored_items += len(batch.road_side_infos) + len(batch.statuses)
+        if batch.frames or batch.vehicle_states:
+            self._feed.notify()
         return rejections
 
     def _apply(

@@ -55,12 +55,20 @@ class LatestObjectStore:
         return sum(len(entry.tracks) for entry in self._sources.values())
 
     def update_frame(self, frame: PerceptionFrame) -> None:
-        """Replace the source's objects with this frame's (ignored if older than what is held)."""
+        """Replace the source's objects with this frame's (ignored if older than what is held).
+
+        Frames of one source with the same time are parts of one picture (segmented frames, or a radar
+        that reports two target sets per cycle, as the reference recording does): they are merged by
+        object, never replaced, so no part hides another.
+        """
         key = f"rsu:{frame.source_id}/{','.join(frame.provenance.sensor_ids)}"
         held = self._sources.get(key)
         if held is not None and held.time_unix_ms > frame.time_unix_ms:
             return
         tracks = tuple(self._track_from_object(frame, obj) for obj in frame.objects)
+        if held is not None and held.time_unix_ms == frame.time_unix_ms:
+            fresh = {track.track_id for track in tracks}
+            tracks = tuple(t for t in held.tracks if t.track_id not in fresh) + tracks
         self._put(key, _SourceEntry(frame.time_unix_ms, tracks))
 
     def update_vehicle(self, state: VehicleState) -> None:

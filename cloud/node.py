@@ -9,6 +9,7 @@ from v2x.cloud.v1 import fusion_service_pb2_grpc as fs_grpc
 from v2x.cloud.v1 import vehicle_service_pb2_grpc as vs_grpc
 from v2x.roadside.v1 import roadside_service_pb2_grpc as rs_grpc
 
+from cloud.change_feed import ChangeFeed
 from cloud.fusion_service import FusionServicer
 from cloud.ingest import StoreSink
 from cloud.latest_store import LatestObjectStore
@@ -30,10 +31,11 @@ class CloudNode:
     def __init__(self, settings: CloudSettings) -> None:
         self.settings = settings
         self.store = LatestObjectStore(max_age_ms=settings.max_age_ms)
-        self.sink = StoreSink(self.store)
+        self.feed = ChangeFeed()
+        self.sink = StoreSink(self.store, self.feed)
         self.publish = PublishServicer(self.sink)
-        self.vehicles = VehicleServicer(self.store)
-        self.fusion = FusionServicer(settings.node_id, self.store, self.counters)
+        self.vehicles = VehicleServicer(self.store, self.feed)
+        self.fusion = FusionServicer(settings.node_id, self.store, self.counters, self.feed)
         self._server: RunningServer | None = None
 
     @property

@@ -1,8 +1,12 @@
-"""One subscriber's situation stream: computed at a fixed rate, delivered newest-only.
+"""One subscriber's situation stream: sent when the picture changes, at most rate_hz, newest-only.
 
-Slow-consumer policy: a producer computes an update every 1/rate_hz seconds into a one-slot mailbox. If
-the previous update has not been taken by the sender yet (the consumer is slow), it is replaced and counted
-in `skipped_updates`. The node therefore never queues more than one update per stream and never blocks.
+With a `ChangeFeed`, the producer computes an update as soon as the store changes (and at least every
+`heartbeat_s` when nothing changes), then waits 1/rate_hz before the next one: the rate is a cap, not a
+tick, so fresh data is not held back. Without a feed it samples every 1/rate_hz seconds.
+
+Slow-consumer policy: updates go through a one-slot mailbox. If the previous update has not been taken by
+the sender yet (the consumer is slow), it is replaced and counted in `skipped_updates`. The node therefore
+never queues more than one update per stream and never blocks.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 
+from cloud.change_feed import ChangeFeed
 from roadlink.domain.clock import now_unix_ms
 from roadlink.domain.situation import SituationUpdate, Track
 from roadlink.domain.spatial import Area
@@ -22,10 +27,20 @@ MAX_RATE_HZ = 50.0
 class SituationStream:
     """Yields SituationUpdates for a (movable) area at `rate_hz` from `query(area)`."""
 
-    def __init__(self, query: Callable[[Area], list[Track]], area: Area, rate_hz: float) -> None:
+    def __init__(
+        self,
+        query: Callable[[Area], list[Track]],
+        area: Area,
+        rate_hz: float,
+        *,
+        feed: ChangeFeed | None = None,
+        heartbeat_s: float = 1.0,
+    ) -> None:
         if not 0 < rate_hz <= MAX_RATE_HZ:
             raise ValueError(f"rate_hz must be in (0, {MAX_RATE_HZ}], got {rate_hz}")
         self._query = query
+        self._feed = feed
+        self._heartbeat_s = heartbeat_s
         self.area = area
         self._period_s = 1.0 / rate_hz
         self._slot: SituationUpdate | None = None
@@ -47,7 +62,11 @@ class SituationStream:
             producer.cancel()
 
     async def _produce(self) -> None:
+        seen_version = -1
         while True:
+            if self._feed is not None:
+                await self._feed.wait_newer(seen_version, self._heartbeat_s)
+                seen_version = self._feed.version
             self._publish(self._snapshot())
             await asyncio.sleep(self._period_s)
 

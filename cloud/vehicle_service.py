@@ -11,6 +11,7 @@ from grpc import aio
 from v2x.cloud.v1 import vehicle_service_pb2 as vs_pb2
 from v2x.cloud.v1 import vehicle_service_pb2_grpc as vs_grpc
 
+from cloud.change_feed import ChangeFeed
 from cloud.latest_store import LatestObjectStore
 from cloud.situation_stream import SituationStream
 from roadlink.domain.errors import ValidationError
@@ -33,8 +34,9 @@ def rate_from_request(request: vs_pb2.WatchSituationRequest | Any) -> float:
 class VehicleServicer(vs_grpc.VehicleServiceServicer):
     """Serves vehicles from the node's store."""
 
-    def __init__(self, store: LatestObjectStore) -> None:
+    def __init__(self, store: LatestObjectStore, feed: ChangeFeed) -> None:
         self._store = store
+        self._feed = feed
         self.accepted_states = 0
         self.rejected_states = 0
 
@@ -49,10 +51,11 @@ class VehicleServicer(vs_grpc.VehicleServiceServicer):
                 try:
                     self._store.update_vehicle(vehicle_state_from_proto(state))
                     accepted += 1
+                    self.accepted_states += 1
                 except ValidationError:
                     rejected += 1
-        self.accepted_states += accepted
-        self.rejected_states += rejected
+                    self.rejected_states += 1
+            self._feed.notify()
         return vs_pb2.PublishStateResponse(accepted_count=accepted, rejected_count=rejected)
 
     async def WatchSituation(  # noqa: N802 - generated method name
@@ -64,7 +67,8 @@ class VehicleServicer(vs_grpc.VehicleServiceServicer):
         first = await asyncio.wait_for(anext(requests), _FIRST_REQUEST_TIMEOUT_S)
         if not first.HasField("area"):
             raise ValidationError("missing_area", "the first WatchSituation request must set area", field="area")
-        stream = SituationStream(self._store.tracks_in, area_from_proto(first.area), rate_from_request(first))
+        area = area_from_proto(first.area)
+        stream = SituationStream(self._store.tracks_in, area, rate_from_request(first), feed=self._feed)
         mover = asyncio.create_task(_follow_area(requests, stream), name="situation-area-follower")
         try:
             async for update in stream.updates():

@@ -178,5 +178,5 @@ def _summary_line(report: DemoReport, nodes: dict[str, Callable[[], dict[str, in
         f"mqtt in {gateway['messages_in']:>5} | gateway out {gateway['items_out']:>5} "
         f"(dead-lettered {gateway['dead_lettered']}) | roadside fwd {roadside['items_forwarded']:>5} | "
         f"cloud frames {cloud['frames']:>5}, vehicle states {cloud['vehicle_states']:>5} | "
-        f"objects seen {len(report.track_ids):>3} | e2e p50/p99 {latency}"
+        f"objects seen {len(report.track_ids):>3} | source->subscriber p50/p99 {latency} (10 Hz stream)"
     )

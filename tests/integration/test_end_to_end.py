@@ -122,3 +122,24 @@ async def test_situation_area_without_shape_is_invalid_argument(tiers: Tiers) ->
         with pytest.raises(ServiceError) as raised:
             await _first_update(subscription, lambda _: False)
     assert raised.value.code is StatusCode.INVALID_ARGUMENT
+
+
+async def test_two_target_sets_with_one_timestamp_are_both_visible(tiers: Tiers) -> None:
+    """The recording sends two different target sets per radar cycle; neither may hide the other."""
+    first, second = load_radar_recording()[:2]
+    stamp = now_unix_ms()
+    expected = {(t["latitude"], t["longitude"]) for m in (first, second) for t in json.loads(m.payload)["targets"]}
+    async with (
+        VehicleClient(tiers.cloud_target) as client,
+        aiomqtt.Client(tiers.broker.host, tiers.broker.port) as mqtt,
+    ):
+        subscription = await client.situation(AREA, rate_hz=20.0)
+        for message in (first, second):
+            await mqtt.publish(TOPIC, restamp_payload(message.payload, stamp), qos=1)
+
+        def positions(update: SituationUpdate) -> set[tuple[float, float]]:
+            return {(t.position.latitude_deg, t.position.longitude_deg) for t in update.tracks}
+
+        update = await _first_update(subscription, lambda u: positions(u) >= expected)
+        subscription.cancel()
+    assert len(update.tracks) == len(expected) == 45
