@@ -23,6 +23,8 @@ class EmbeddedBroker:
     """amqtt broker on a free 127.0.0.1 port (async context manager); `url` is set once entered."""
 
     def __init__(self) -> None:
+        for name in ("amqtt", "transitions"):
+            logging.getLogger(name).setLevel(logging.ERROR)
         self.port = _free_loopback_port()
         self.url = f"mqtt://127.0.0.1:{self.port}"
         config = {
@@ -34,8 +36,6 @@ class EmbeddedBroker:
         self._broker = Broker(config)
 
     async def __aenter__(self) -> Self:
-        for name in ("amqtt", "transitions"):
-            logging.getLogger(name).setLevel(logging.ERROR)
         await self._broker.start()
         return self
 
