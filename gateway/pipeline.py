@@ -11,11 +11,12 @@ from dataclasses import dataclass, field
 
 from google.protobuf.message import Message
 
-from gateway.adapters.base import Adapter, MessageContext, Normalized
+from gateway.adapters.base import Adapter, AdapterFactory, MessageContext, Normalized
 from gateway.settings import Route
 from roadlink.domain.errors import ConfigurationError, ValidationError
 from roadlink.domain.perception import PerceptionFrame
-from roadlink.wire.convert import frame_to_proto, vehicle_state_to_proto
+from roadlink.domain.signal import SignalPhaseAndTiming
+from roadlink.wire.convert import frame_to_proto, signal_to_proto, vehicle_state_to_proto
 
 __all__ = ["Pipeline", "PipelineStats", "topic_matches"]
 
@@ -51,11 +52,11 @@ class _BoundRoute:
 class Pipeline:
     """Normalizes raw MQTT messages into (PublishRequest field, message) pairs."""
 
-    def __init__(self, routes: Sequence[Route], adapters: Mapping[str, Adapter], max_payload_bytes: int) -> None:
+    def __init__(self, routes: Sequence[Route], adapters: Mapping[str, AdapterFactory], max_payload_bytes: int) -> None:
         unknown = [r.adapter for r in routes if r.adapter not in adapters]
         if unknown:
             raise ConfigurationError(f"routes name unknown adapters: {unknown}; known: {sorted(adapters)}")
-        self._routes = [_BoundRoute(r, adapters[r.adapter]) for r in routes]
+        self._routes = [_BoundRoute(r, adapters[r.adapter](r.options)) for r in routes]
         self._max_payload_bytes = max_payload_bytes
         self.stats = PipelineStats()
 
@@ -92,4 +93,6 @@ def _context(route: Route, topic: str, receive_time_unix_ms: int) -> MessageCont
 def _to_proto(item: Normalized) -> tuple[str, Message]:
     if isinstance(item, PerceptionFrame):
         return "frames", frame_to_proto(item)
+    if isinstance(item, SignalPhaseAndTiming):
+        return "signal_timings", signal_to_proto(item)
     return "vehicle_states", vehicle_state_to_proto(item)

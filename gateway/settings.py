@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, Field
 from pydantic_settings import SettingsConfigDict
@@ -23,6 +23,7 @@ class Route(BaseModel):
     adapter: str = Field(description="Adapter name from gateway.adapters.registry.ADAPTERS.")
     source_level: int = Field(1, ge=0, description="Topic level (0-based) that holds the source id.")
     sensor_level: int = Field(3, ge=0, description="Topic level (0-based) that holds the sensor id.")
+    options: dict[str, Any] = Field(default_factory=dict, description="Adapter options (e.g. a mounting pose).")
 
 
 class GatewaySettings(TierSettings):

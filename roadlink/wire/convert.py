@@ -12,12 +12,13 @@ from typing import TypeVar
 from google.protobuf.message import Message
 from v2x.cloud.v1 import situation_pb2
 from v2x.common.v1 import common_pb2
-from v2x.roadside.v1 import perception_pb2
+from v2x.roadside.v1 import perception_pb2, signal_pb2
 from v2x.vehicle.v1 import vehicle_pb2
 
 from roadlink.domain.classes import ObjectClass
 from roadlink.domain.errors import ValidationError
 from roadlink.domain.perception import DetectedObject, PerceptionFrame, Provenance
+from roadlink.domain.signal import MovementEvent, MovementPhase, MovementState, SignalPhaseAndTiming
 from roadlink.domain.situation import Advisory, AdvisoryType, Severity, SituationUpdate, Track
 from roadlink.domain.spatial import (
     Area,
@@ -37,6 +38,8 @@ __all__ = [
     "frame_to_proto",
     "position_from_proto",
     "position_to_proto",
+    "signal_from_proto",
+    "signal_to_proto",
     "situation_from_proto",
     "situation_to_proto",
     "track_from_proto",
@@ -253,7 +256,7 @@ def vehicle_state_from_proto(message: vehicle_pb2.VehicleState) -> VehicleState:
     )
 
 
-_E = TypeVar("_E", TransmissionState, AdvisoryType, Severity)
+_E = TypeVar("_E", TransmissionState, AdvisoryType, Severity, MovementPhase)
 
 
 def _enum(kind: type[_E], value: int, name: str) -> _E:
@@ -390,4 +393,75 @@ def situation_from_proto(message: situation_pb2.SituationUpdate) -> SituationUpd
         advisories=tuple(advisory_from_proto(advisory) for advisory in message.advisories),
         sequence=message.sequence,
         skipped_updates=message.skipped_updates,
+    )
+
+
+_EVENT_TIMES = (
+    "start_time_unix_ms",
+    "min_end_time_unix_ms",
+    "max_end_time_unix_ms",
+    "likely_end_time_unix_ms",
+    "next_time_unix_ms",
+)
+
+
+def _event_to_proto(event: MovementEvent) -> signal_pb2.MovementEvent:
+    return signal_pb2.MovementEvent(
+        phase=int(event.phase),  # type: ignore[arg-type]
+        start_time_unix_ms=event.start_time_unix_ms,
+        min_end_time_unix_ms=event.min_end_time_unix_ms,
+        max_end_time_unix_ms=event.max_end_time_unix_ms,
+        likely_end_time_unix_ms=event.likely_end_time_unix_ms,
+        confidence=event.confidence,
+        next_time_unix_ms=event.next_time_unix_ms,
+    )
+
+
+def _event_from_proto(message: signal_pb2.MovementEvent) -> MovementEvent:
+    def present(name: str) -> int | None:
+        value: int | None = getattr(message, name) if _has(message, name) else None
+        return value
+
+    return MovementEvent(
+        phase=_enum(MovementPhase, message.phase, "phase"),
+        confidence=present("confidence"),
+        **{name: present(name) for name in _EVENT_TIMES},
+    )
+
+
+def _has(message: Message, name: str) -> bool:
+    """HasField for a field name only known at run time."""
+    return message.HasField(name)
+
+
+def signal_to_proto(spat: SignalPhaseAndTiming) -> signal_pb2.SignalPhaseAndTiming:
+    """Domain SPaT -> proto."""
+    return signal_pb2.SignalPhaseAndTiming(
+        intersection_id=spat.intersection_id,
+        region=spat.region,
+        revision=spat.revision,
+        status_flags=spat.status_flags,
+        time_unix_ms=spat.time_unix_ms,
+        movements=[
+            signal_pb2.MovementState(signal_group=m.signal_group, events=[_event_to_proto(e) for e in m.events])
+            for m in spat.movements
+        ],
+        name=spat.name,
+        provenance=provenance_to_proto(spat.provenance) if spat.provenance is not None else None,
+    )
+
+
+def signal_from_proto(message: signal_pb2.SignalPhaseAndTiming) -> SignalPhaseAndTiming:
+    """Proto SPaT -> domain."""
+    return SignalPhaseAndTiming(
+        intersection_id=message.intersection_id,
+        time_unix_ms=message.time_unix_ms,
+        movements=tuple(
+            MovementState(m.signal_group, tuple(_event_from_proto(e) for e in m.events)) for m in message.movements
+        ),
+        region=message.region if message.HasField("region") else None,
+        revision=message.revision,
+        status_flags=message.status_flags,
+        name=message.name,
+        provenance=provenance_from_proto(message.provenance) if message.HasField("provenance") else None,
     )

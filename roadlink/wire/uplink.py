@@ -3,11 +3,16 @@
 The gateway uses it towards the roadside node and the roadside node towards the cloud. Messages are
 collected into batches (at most `max_batch_items`, waiting at most `linger_s` for a batch to fill), each
 batch gets the next sequence number, and a batch is forgotten only when the node acknowledges it. After a
-reconnect every unacknowledged batch is resent in order; the node drops the ones it already has.
+reconnect every unacknowledged batch is resent in order; the node drops the ones it already has. A
+message's `on_done` callback runs once the node has acknowledged it (or once it was dropped on purpose),
+which is when the gateway acknowledges the MQTT message it came from.
+
+Priority: safety messages (vehicle states, signal timing) are taken into batches before bulk messages.
 
 Buffer bound and overflow policy: at most `capacity_items` messages are held (queued plus unacknowledged).
-When full, `send` waits (backpressure to the caller: the gateway stops reading MQTT) and raises
-TimeoutError after `timeout_s`; nothing is dropped here.
+When full, a message of a `droppable_fields` field replaces the oldest queued droppable message (which is
+counted in `stats.items_dropped`); anything else makes `send` wait (backpressure to the caller: the
+gateway stops reading MQTT), raising TimeoutError after `timeout_s`. Nothing else is ever dropped.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import contextlib
 import logging
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TypeAlias
 
@@ -30,11 +35,14 @@ from v2x.roadside.v1 import roadside_service_pb2_grpc as rs_grpc
 from roadlink.domain.clock import now_unix_ms
 from roadlink.wire.backoff import Backoff
 
-__all__ = ["BATCH_FIELDS", "BatchUplink", "UplinkStats"]
+__all__ = ["BATCH_FIELDS", "SAFETY_FIELDS", "BatchUplink", "OnDone", "UplinkStats"]
 
 _log = logging.getLogger(__name__)
 
 BATCH_FIELDS = frozenset({"frames", "vehicle_states", "signal_timings", "maps", "road_side_infos", "statuses"})
+SAFETY_FIELDS = frozenset({"vehicle_states", "signal_timings"})
+OnDone: TypeAlias = Callable[[], None]
+_Entry: TypeAlias = tuple[str, Message, OnDone | None]
 _CONNECT_TIMEOUT_S = 5.0
 _PublishCall: TypeAlias = aio.StreamStreamCall[rs_pb2.PublishRequest, rs_pb2.PublishResponse]
 
@@ -46,6 +54,7 @@ class UplinkStats:
     items_queued: int = 0
     items_acked: int = 0
     items_rejected: int = 0
+    items_dropped: int = 0
     batches_sent: int = 0
     batches_resent: int = 0
     reconnects: int = 0
@@ -65,6 +74,7 @@ class BatchUplink:
         capacity_items: int = 50_000,
         backoff: Backoff | None = None,
         sender_epoch: int | None = None,
+        droppable_fields: Iterable[str] = (),
     ) -> None:
         self._target = target
         self._sender_id = sender_id
@@ -73,8 +83,10 @@ class BatchUplink:
         self._linger_s = linger_s
         self._capacity = capacity_items
         self._backoff = backoff or Backoff()
-        self._queue: deque[tuple[str, Message]] = deque()
-        self._unacked: deque[tuple[rs_pb2.PublishRequest, int]] = deque()
+        self._droppable = frozenset(droppable_fields)
+        self._safety: deque[_Entry] = deque()
+        self._bulk: deque[_Entry] = deque()
+        self._unacked: deque[tuple[rs_pb2.PublishRequest, int, list[OnDone]]] = deque()
         self._unacked_items = 0
         self._next_sequence = 1
         self._changed = asyncio.Condition()
@@ -83,22 +95,54 @@ class BatchUplink:
     @property
     def pending_items(self) -> int:
         """Messages queued or sent but not yet acknowledged."""
-        return len(self._queue) + self._unacked_items
+        return len(self._safety) + len(self._bulk) + self._unacked_items
 
-    async def send(self, field: str, message: Message, *, timeout_s: float | None = None) -> None:
-        """Queue one message for the PublishRequest field `field`; waits while the buffer is full."""
-        await self.send_many(field, (message,), timeout_s=timeout_s)
+    async def send(
+        self, field: str, message: Message, *, timeout_s: float | None = None, on_done: OnDone | None = None
+    ) -> None:
+        """Queue one message for the PublishRequest field `field`; waits while the buffer is full.
 
-    async def send_many(self, field: str, messages: Iterable[Message], *, timeout_s: float | None = None) -> None:
-        """Queue messages for `field`, waiting for space as needed (TimeoutError after `timeout_s`)."""
+        `on_done` runs (on the event loop) when the node has acknowledged the message, or when the message
+        was dropped under the droppable-overflow policy.
+        """
+        await self.send_many(field, (message,), timeout_s=timeout_s, on_done=on_done)
+
+    async def send_many(
+        self,
+        field: str,
+        messages: Iterable[Message],
+        *,
+        timeout_s: float | None = None,
+        on_done: OnDone | None = None,
+    ) -> None:
+        """Queue messages for `field`, waiting for space as needed (TimeoutError after `timeout_s`).
+
+        `on_done`, if given, belongs to the last message: it runs once all of them are acknowledged.
+        """
         if field not in BATCH_FIELDS:
             raise ValueError(f"unknown batch field {field!r}")
+        batch = list(messages)
+        queue = self._safety if field in SAFETY_FIELDS else self._bulk
         async with asyncio.timeout(timeout_s), self._changed:
-            for message in messages:
-                await self._changed.wait_for(lambda: self.pending_items < self._capacity)
-                self._queue.append((field, message))
+            for index, message in enumerate(batch):
+                if self.pending_items >= self._capacity and not self._drop_oldest(field):
+                    await self._changed.wait_for(lambda: self.pending_items < self._capacity)
+                queue.append((field, message, on_done if index == len(batch) - 1 else None))
                 self.stats.items_queued += 1
             self._changed.notify_all()
+
+    def _drop_oldest(self, field: str) -> bool:
+        """Drop the oldest queued droppable message to make room for one of `field`, if policy allows."""
+        if field not in self._droppable:
+            return False
+        for index, entry in enumerate(self._bulk):
+            if entry[0] in self._droppable:
+                del self._bulk[index]
+                self.stats.items_dropped += 1
+                if entry[2] is not None:
+                    entry[2]()
+                return True
+        return False
 
     async def flush(self, timeout_s: float) -> bool:
         """Wait until every queued message is acknowledged; False if `timeout_s` passed first."""
@@ -116,7 +160,7 @@ class BatchUplink:
             try:
                 await self._session()
                 attempt = 0
-            except (grpc.RpcError, TimeoutError, ConnectionError) as exc:
+            except (grpc.RpcError, TimeoutError, ConnectionError, asyncio.InvalidStateError) as exc:
                 _log.warning("uplink to %s lost: %s", self._target, _describe(exc))
             finally:
                 self.stats.connected = False
@@ -134,12 +178,12 @@ class BatchUplink:
                 await self._read_acks(call)
             finally:
                 writer.cancel()
-                with contextlib.suppress(asyncio.CancelledError, grpc.RpcError):
+                with contextlib.suppress(asyncio.CancelledError, grpc.RpcError, asyncio.InvalidStateError):
                     await writer
                 call.cancel()
 
     async def _write_loop(self, call: _PublishCall) -> None:
-        for batch, _ in list(self._unacked):
+        for batch, _, _ in list(self._unacked):
             await call.write(batch)
             self.stats.batches_resent += 1
         while True:
@@ -149,8 +193,8 @@ class BatchUplink:
 
     async def _next_batch(self) -> rs_pb2.PublishRequest:
         async with self._changed:
-            await self._changed.wait_for(lambda: bool(self._queue))
-        if len(self._queue) < self._max_batch and self._linger_s > 0:
+            await self._changed.wait_for(lambda: bool(self._safety or self._bulk))
+        if len(self._safety) + len(self._bulk) < self._max_batch and self._linger_s > 0:
             await asyncio.sleep(self._linger_s)
         return self._take_batch()
 
@@ -161,12 +205,17 @@ class BatchUplink:
             sequence=self._next_sequence,
             sent_time_unix_ms=now_unix_ms(),
         )
-        count = min(len(self._queue), self._max_batch)
-        for _ in range(count):
-            field, message = self._queue.popleft()
-            getattr(batch, field).append(message)
+        callbacks: list[OnDone] = []
+        count = 0
+        for queue in (self._safety, self._bulk):
+            while queue and count < self._max_batch:
+                field, message, on_done = queue.popleft()
+                getattr(batch, field).append(message)
+                count += 1
+                if on_done is not None:
+                    callbacks.append(on_done)
         self._next_sequence += 1
-        self._unacked.append((batch, count))
+        self._unacked.append((batch, count, callbacks))
         self._unacked_items += count
         return batch
 
@@ -179,9 +228,11 @@ class BatchUplink:
 
     def _acknowledge(self, response: rs_pb2.PublishResponse) -> None:
         while self._unacked and self._unacked[0][0].sequence <= response.acknowledged_sequence:
-            _, count = self._unacked.popleft()
+            _, count, callbacks = self._unacked.popleft()
             self._unacked_items -= count
             self.stats.items_acked += count
+            for on_done in callbacks:
+                on_done()
         self.stats.items_rejected += len(response.rejections)
 
 
