@@ -1,31 +1,48 @@
-"""The gateway's MQTT adapter: subscribe, hand each message to the pipeline, forward or dead-letter.
+"""The gateway's MQTT adapter: a paho network thread feeding the asyncio pipeline in batches.
+
+Why paho and a thread: the network thread decodes MQTT packets off the event loop, appends them to a
+locked inbox and wakes asyncio once per batch, which keeps up where an `async for` per message does not
+(see ../shared/perf-ceilings.md).
+
+Delivery: QoS 1 in, acknowledged late. A message's PUBACK is sent only when the uplink reports that the
+roadside node has acknowledged everything the message produced (or right away for a duplicate, or after
+it was dead-lettered). If the gateway or the broker dies first, the broker redelivers the message after
+the reconnect (persistent session: clean_start False, session expiry), and the pipeline drops what was
+already forwarded. The inbox is bounded by the MQTT 5 receive maximum we announce: the broker never has
+more unacknowledged QoS 1 messages in flight to us, so backpressure reaches the broker.
 
 Invalid messages are published to `<dead_letter_prefix>/<original topic>` as JSON
-{topic, reason, detail, receive_time_unix_ms, payload_base64}, counted by reason in the pipeline stats and
-logged; the stream goes on. Valid items go to the uplink; when its buffer is full this loop waits, so the
-gateway stops reading the broker (backpressure) instead of dropping.
+{topic, reason, detail, field, receive_time_unix_ms, payload_base64}, counted by reason and logged; the
+stream goes on.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import json
 import logging
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
-import aiomqtt
+import paho.mqtt.client as paho
+from paho.mqtt.enums import CallbackAPIVersion
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
 from gateway.pipeline import Pipeline
 from gateway.settings import GatewaySettings
-from roadlink.domain.clock import now_unix_ms
 from roadlink.domain.errors import ConfigurationError, ValidationError
-from roadlink.wire.backoff import Backoff
 from roadlink.wire.uplink import BatchUplink
 
 __all__ = ["MqttSource", "broker_address"]
 
 _log = logging.getLogger(__name__)
+_WAKE_TIMEOUT_S = 1.0
 _STALL_LOG_INTERVAL_S = 5.0
 
 
@@ -37,6 +54,15 @@ def broker_address(url: str) -> tuple[str, int]:
     return parts.hostname, parts.port or 1883
 
 
+@dataclass(frozen=True, slots=True)
+class _Inbound:
+    topic: str
+    payload: bytes
+    mid: int
+    qos: int
+    receive_time_unix_ms: int
+
+
 class MqttSource:
     """Owns the MQTT session of one gateway. Run `run()` as a task owned by the caller."""
 
@@ -45,69 +71,134 @@ class MqttSource:
         self._host, self._port = broker_address(settings.mqtt_url)
         self._pipeline = pipeline
         self._uplink = uplink
-        self._backoff = Backoff(initial_s=0.1, max_s=10.0)
+        self._lock = threading.Lock()
+        self._inbox: list[_Inbound] = []
+        self._wake = asyncio.Event()
+        self._wake_pending = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._client: paho.Client | None = None
         self.dead_lettered = 0
+        self.acked = 0
         self.connected = asyncio.Event()
 
     async def run(self) -> None:
-        """Consume, reconnecting with backoff, until cancelled."""
-        attempt = 0
-        while True:
-            try:
-                await self._session()
-            except aiomqtt.MqttError as exc:
-                _log.warning("MQTT session to %s:%d lost: %s", self._host, self._port, exc)
-            finally:
-                self.connected.clear()
-            await asyncio.sleep(self._backoff.delay_s(attempt))
-            attempt += 1
-
-    async def _session(self) -> None:
-        client = aiomqtt.Client(self._host, self._port, identifier=self._settings.gateway_id, clean_session=False)
-        async with client:
-            for route in self._settings.routes:
-                await client.subscribe(route.topic_filter, qos=1)
-            self.connected.set()
-            async for message in client.messages:
-                await self._handle(client, message.topic.value, _payload_bytes(message.payload))
-
-    async def _handle(self, client: aiomqtt.Client, topic: str, payload: bytes) -> None:
-        received = now_unix_ms()
+        """Consume until cancelled; paho reconnects by itself with a growing delay."""
+        self._loop = asyncio.get_running_loop()
+        client = self._client = self._make_client()
+        if self._settings.mqtt_version == 5:
+            client.connect_async(self._host, self._port, 30, clean_start=False, properties=self._connect_props())
+        else:
+            client.connect_async(self._host, self._port, 30)
+        client.loop_start()
         try:
-            items = self._pipeline.process(topic, payload, received)
-        except ValidationError as error:
-            await self._dead_letter(client, topic, payload, received, error)
-            return
-        for field, item in items:
-            await self._forward(field, item)
+            while True:
+                await self._drain()
+        finally:
+            client.disconnect()
+            await asyncio.to_thread(client.loop_stop)
+            self.connected.clear()
 
-    async def _forward(self, field: str, item: object) -> None:
+    def _make_client(self) -> paho.Client:
+        v5 = self._settings.mqtt_version == 5
+        client = paho.Client(
+            CallbackAPIVersion.VERSION2,
+            client_id=self._settings.gateway_id,
+            clean_session=None if v5 else False,
+            protocol=paho.MQTTv5 if v5 else paho.MQTTv311,
+            manual_ack=True,
+        )
+        client.reconnect_delay_set(min_delay=1, max_delay=10)
+        client.max_inflight_messages_set(1_000)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_message
+        return client
+
+    def _connect_props(self) -> Properties:
+        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]  # paho ships it untyped
+        props.SessionExpiryInterval = self._settings.mqtt_session_expiry_s
+        props.ReceiveMaximum = self._settings.mqtt_receive_maximum
+        return props
+
+    # -- paho network thread -------------------------------------------------------------------------
+
+    def _on_connect(self, client: paho.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
+        if reason.is_failure:
+            _log.warning("MQTT connect to %s:%d refused: %s", self._host, self._port, reason)
+            return
+        client.subscribe([(route.topic_filter, 1) for route in self._settings.routes])
+        self._call_soon(self.connected.set)
+
+    def _on_disconnect(self, client: paho.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
+        level = logging.INFO if reason.value == 0 else logging.WARNING  # 0: we disconnected on purpose
+        _log.log(level, "MQTT session to %s:%d ended: %s", self._host, self._port, reason)
+        self._call_soon(self.connected.clear)
+
+    def _on_message(self, client: paho.Client, userdata: Any, message: paho.MQTTMessage) -> None:
+        inbound = _Inbound(message.topic, bytes(message.payload), message.mid, message.qos, time.time_ns() // 1_000_000)
+        with self._lock:
+            self._inbox.append(inbound)
+            if self._wake_pending:
+                return
+            self._wake_pending = True
+        self._call_soon(self._wake.set)
+
+    def _call_soon(self, callback: Any) -> None:
+        if self._loop is not None:
+            with contextlib.suppress(RuntimeError):  # loop already closed at shutdown
+                self._loop.call_soon_threadsafe(callback)
+
+    # -- event loop ----------------------------------------------------------------------------------
+
+    async def _drain(self) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), _WAKE_TIMEOUT_S)
+        self._wake.clear()
+        with self._lock:
+            batch, self._inbox = self._inbox, []
+            self._wake_pending = False
+        for inbound in batch:
+            await self._handle(inbound)
+
+    async def _handle(self, inbound: _Inbound) -> None:
+        try:
+            items = self._pipeline.process(inbound.topic, inbound.payload, inbound.receive_time_unix_ms)
+        except ValidationError as error:
+            self._dead_letter(inbound, error)
+            self._ack(inbound)
+            return
+        if not items:
+            self._ack(inbound)
+            return
+        for index, (field, item) in enumerate(items):
+            on_done = (lambda: self._ack(inbound)) if index == len(items) - 1 else None
+            await self._forward(field, item, on_done)
+
+    async def _forward(self, field: str, item: Any, on_done: Any) -> None:
         while True:
             try:
-                await self._uplink.send(field, item, timeout_s=_STALL_LOG_INTERVAL_S)  # type: ignore[arg-type]
+                await self._uplink.send(field, item, timeout_s=_STALL_LOG_INTERVAL_S, on_done=on_done)
                 return
             except TimeoutError:
                 _log.warning("uplink buffer full for %.0f s; holding MQTT intake", _STALL_LOG_INTERVAL_S)
 
-    async def _dead_letter(
-        self, client: aiomqtt.Client, topic: str, payload: bytes, received: int, error: ValidationError
-    ) -> None:
+    def _ack(self, inbound: _Inbound) -> None:
+        if inbound.qos > 0 and self._client is not None:
+            self._client.ack(inbound.mid, inbound.qos)
+        self.acked += 1
+
+    def _dead_letter(self, inbound: _Inbound, error: ValidationError) -> None:
         self.dead_lettered += 1
-        _log.info("dead-lettered message on %s: %s", topic, error)
+        _log.info("dead-lettered message on %s: %s", inbound.topic, error)
         record = {
-            "topic": topic,
+            "topic": inbound.topic,
             "reason": error.reason,
             "detail": error.detail,
             "field": error.field,
-            "receive_time_unix_ms": received,
-            "payload_base64": base64.b64encode(payload[: self._settings.max_payload_bytes]).decode(),
+            "receive_time_unix_ms": inbound.receive_time_unix_ms,
+            "payload_base64": base64.b64encode(inbound.payload[: self._settings.max_payload_bytes]).decode(),
         }
-        await client.publish(f"{self._settings.dead_letter_prefix}/{topic}", json.dumps(record).encode(), qos=1)
-
-
-def _payload_bytes(payload: object) -> bytes:
-    if isinstance(payload, bytes | bytearray):
-        return bytes(payload)
-    if isinstance(payload, str):
-        return payload.encode()
-    return b"" if payload is None else str(payload).encode()
+        if self._client is not None:
+            self._client.publish(
+                f"{self._settings.dead_letter_prefix}/{inbound.topic}", json.dumps(record).encode(), qos=1
+            )

@@ -9,7 +9,7 @@ from typing import Self
 
 from gateway.adapters.registry import ADAPTERS
 from gateway.mqtt_source import MqttSource
-from gateway.pipeline import Pipeline
+from gateway.pipeline import Pipeline, TimeBounds
 from gateway.settings import GatewaySettings
 from roadlink.wire.uplink import BatchUplink
 
@@ -21,13 +21,15 @@ class GatewayNode:
 
     def __init__(self, settings: GatewaySettings) -> None:
         self.settings = settings
-        self.pipeline = Pipeline(settings.routes, ADAPTERS, settings.max_payload_bytes)
+        bounds = TimeBounds(max_age_ms=settings.max_age_ms, max_future_ms=settings.max_future_ms)
+        self.pipeline = Pipeline(settings.routes, ADAPTERS, settings.max_payload_bytes, time_bounds=bounds)
         self.uplink = BatchUplink(
             settings.roadside_target,
             settings.gateway_id,
             max_batch_items=settings.uplink_batch_items,
             linger_s=settings.uplink_linger_ms / 1000,
             capacity_items=settings.uplink_capacity_items,
+            droppable_fields=settings.droppable_fields,
         )
         self.source = MqttSource(settings, self.pipeline, self.uplink)
         self._tasks: list[asyncio.Task[None]] = []
@@ -40,6 +42,10 @@ class GatewayNode:
             "items_out": stats.items_out,
             "objects_out": stats.objects_out,
             "dead_lettered": self.source.dead_lettered,
+            "duplicates": stats.duplicates,
+            "out_of_order": stats.out_of_order,
+            "mqtt_acked": self.source.acked,
+            "uplink_dropped": self.uplink.stats.items_dropped,
             "uplink_acked": self.uplink.stats.items_acked,
             "uplink_pending": self.uplink.pending_items,
         }

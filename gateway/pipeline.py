@@ -1,6 +1,10 @@
 """The gateway's pure core: topic -> route -> adapter -> v1 protobuf messages, or a specific error.
 
-No I/O here, so it is tested directly and benchmarked without a broker.
+Besides normalizing, it drops exact re-deliveries (counted in `duplicates`), rejects data outside the
+time bounds (StaleDataError, reasons "stale" and "future"), flags frames older than the previous one of
+the same source and sensor (`out_of_order`, still forwarded: fusion handles out-of-sequence data), and
+records each source's estimated clock offset in the provenance. No I/O here, so it is tested directly and
+benchmarked without a broker.
 """
 
 from __future__ import annotations
@@ -12,13 +16,15 @@ from dataclasses import dataclass, field
 from google.protobuf.message import Message
 
 from gateway.adapters.base import Adapter, AdapterFactory, MessageContext, Normalized
+from gateway.dedupe import RecentMessages
 from gateway.settings import Route
-from roadlink.domain.errors import ConfigurationError, ValidationError
+from roadlink.domain.clock import ClockOffsetEstimator
+from roadlink.domain.errors import ConfigurationError, StaleDataError, ValidationError
 from roadlink.domain.perception import PerceptionFrame
 from roadlink.domain.signal import SignalPhaseAndTiming
 from roadlink.wire.convert import frame_to_proto, signal_to_proto, vehicle_state_to_proto
 
-__all__ = ["Pipeline", "PipelineStats", "topic_matches"]
+__all__ = ["Pipeline", "PipelineStats", "TimeBounds", "topic_matches"]
 
 
 def topic_matches(topic_filter: str, topic: str) -> bool:
@@ -40,7 +46,17 @@ class PipelineStats:
     messages_in: int = 0
     items_out: int = 0
     objects_out: int = 0
+    duplicates: int = 0
+    out_of_order: int = 0
     rejected: Counter[str] = field(default_factory=Counter)
+
+
+@dataclass(frozen=True, slots=True)
+class TimeBounds:
+    """How old (ms before receipt) or how far ahead (ms after receipt) data may be."""
+
+    max_age_ms: int = 2_000
+    max_future_ms: int = 500
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,24 +68,64 @@ class _BoundRoute:
 class Pipeline:
     """Normalizes raw MQTT messages into (PublishRequest field, message) pairs."""
 
-    def __init__(self, routes: Sequence[Route], adapters: Mapping[str, AdapterFactory], max_payload_bytes: int) -> None:
+    def __init__(
+        self,
+        routes: Sequence[Route],
+        adapters: Mapping[str, AdapterFactory],
+        max_payload_bytes: int,
+        *,
+        time_bounds: TimeBounds | None = None,
+        dedupe_capacity: int = 65_536,
+    ) -> None:
         unknown = [r.adapter for r in routes if r.adapter not in adapters]
         if unknown:
             raise ConfigurationError(f"routes name unknown adapters: {unknown}; known: {sorted(adapters)}")
         self._routes = [_BoundRoute(r, adapters[r.adapter](r.options)) for r in routes]
         self._max_payload_bytes = max_payload_bytes
+        self._bounds = time_bounds or TimeBounds()
+        self._recent = RecentMessages(dedupe_capacity)
+        self._clocks: dict[str, ClockOffsetEstimator] = {}
+        self._latest: dict[tuple[str, tuple[str, ...]], int] = {}
         self.stats = PipelineStats()
 
     def process(self, topic: str, payload: bytes, receive_time_unix_ms: int) -> list[tuple[str, Message]]:
-        """Normalize one message; ValidationError (counted by reason) when it cannot be."""
+        """Normalize one message; [] for a duplicate; ValidationError (counted by reason) when invalid."""
         self.stats.messages_in += 1
+        if self._recent.seen_before(topic, payload):
+            self.stats.duplicates += 1
+            return []
         try:
             items = self._normalize(topic, payload, receive_time_unix_ms)
+            for item in items:
+                self._check_time(item, receive_time_unix_ms)
         except ValidationError as error:
             self.stats.rejected[error.reason] += 1
             raise
         self.stats.items_out += len(items)
-        return [_to_proto(item) for item in items]
+        return [self._stamped(item, receive_time_unix_ms) for item in items]
+
+    def _check_time(self, item: Normalized, receive_time_unix_ms: int) -> None:
+        age_ms = receive_time_unix_ms - item.time_unix_ms
+        if age_ms > self._bounds.max_age_ms:
+            raise StaleDataError("stale", f"data is {age_ms} ms old (limit {self._bounds.max_age_ms} ms)")
+        if -age_ms > self._bounds.max_future_ms:
+            raise StaleDataError("future", f"data is {-age_ms} ms ahead (limit {self._bounds.max_future_ms} ms)")
+
+    def _stamped(self, item: Normalized, receive_time_unix_ms: int) -> tuple[str, Message]:
+        """Convert to proto; record the clock offset and flag out-of-order data of the item's source."""
+        field_name, message = _to_proto(item)
+        provenance = item.provenance
+        if provenance is None:
+            return field_name, message
+        clock = self._clocks.setdefault(provenance.source_id, ClockOffsetEstimator())
+        clock.add(item.time_unix_ms, receive_time_unix_ms)
+        message.provenance.clock_offset_ms = clock.offset_ms or 0  # type: ignore[attr-defined]
+        key = (provenance.source_id, provenance.sensor_ids)
+        if item.time_unix_ms < self._latest.get(key, item.time_unix_ms):
+            self.stats.out_of_order += 1
+        else:
+            self._latest[key] = item.time_unix_ms
+        return field_name, message
 
     def _normalize(self, topic: str, payload: bytes, receive_time_unix_ms: int) -> Sequence[Normalized]:
         if len(payload) > self._max_payload_bytes:

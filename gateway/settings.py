@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, Field
 from pydantic_settings import SettingsConfigDict
@@ -44,3 +44,19 @@ class GatewaySettings(TierSettings):
     uplink_linger_ms: float = Field(2.0, ge=0, description="Longest wait for a batch to fill, ms.")
     uplink_capacity_items: int = Field(50_000, gt=0, description="Messages held before backpressure.")
     max_payload_bytes: int = Field(1 << 20, gt=0, description="Larger MQTT payloads are dead-lettered.")
+    max_age_ms: int = Field(2_000, gt=0, description="Data older than this at receipt is dead-lettered (stale), ms.")
+    max_future_ms: int = Field(500, ge=0, description="Data stamped further ahead is dead-lettered (future), ms.")
+    droppable_fields: list[str] = Field(
+        default_factory=list,
+        description="Uplink fields (e.g. frames) whose oldest queued message is dropped when the buffer is full; "
+        "all others apply backpressure. Safety messages should never be listed.",
+    )
+    mqtt_version: Literal[5, 311] = Field(
+        5,
+        description="MQTT protocol: 5 (receive maximum bounds what is in flight to us) or 311 (3.1.1, for "
+        "brokers without v5; the broker's max_inflight_messages bounds it instead).",
+    )
+    mqtt_receive_maximum: int = Field(
+        2_000, gt=0, le=65_535, description="Unacknowledged QoS 1 messages the broker may have in flight to us."
+    )
+    mqtt_session_expiry_s: int = Field(3_600, ge=0, description="How long the broker keeps our session, s.")

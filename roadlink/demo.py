@@ -74,7 +74,11 @@ async def run_demo(options: DemoOptions, emit: Callable[[str], None] = print) ->
         )
         roadside_settings = RoadsideSettings.load(listen="127.0.0.1:0", cloud_target=f"127.0.0.1:{cloud.port}")
         roadside = await stack.enter_async_context(RoadsideNode(roadside_settings))
-        gateway_settings = GatewaySettings.load(mqtt_url=mqtt_url, roadside_target=f"127.0.0.1:{roadside.port}")
+        gateway_settings = GatewaySettings.load(
+            mqtt_url=mqtt_url,
+            roadside_target=f"127.0.0.1:{roadside.port}",
+            mqtt_version=5 if options.mqtt_url else 311,  # the embedded amqtt broker speaks MQTT 3.1.1
+        )
         gateway = await stack.enter_async_context(GatewayNode(gateway_settings))
         await gateway.wait_connected(_CONNECT_TIMEOUT_S)
         client = await stack.enter_async_context(VehicleClient(f"127.0.0.1:{cloud.port}"))
