@@ -11,6 +11,11 @@ the reconnect (persistent session: clean_start False, session expiry), and the p
 already forwarded. The inbox is bounded by the MQTT 5 receive maximum we announce: the broker never has
 more unacknowledged QoS 1 messages in flight to us, so backpressure reaches the broker.
 
+Scaling out: with `shared_group` set, workers join one MQTT 5 shared subscription and the broker spreads
+messages over them, moving a dead worker's share to the others. Frames of one source may then reach the
+node out of order across workers; every frame carries its source time, and consumers order by it (the
+cloud store keeps the newest, fusion reorders within its window).
+
 Invalid messages are published to `<dead_letter_prefix>/<original topic>` as JSON
 {topic, reason, detail, field, receive_time_unix_ms, payload_base64}, counted by reason and logged; the
 stream goes on.
@@ -126,8 +131,12 @@ class MqttSource:
         if reason.is_failure:
             _log.warning("MQTT connect to %s:%d refused: %s", self._host, self._port, reason)
             return
-        client.subscribe([(route.topic_filter, 1) for route in self._settings.routes])
+        client.subscribe([(self._subscription(route.topic_filter), 1) for route in self._settings.routes])
         self._call_soon(self.connected.set)
+
+    def _subscription(self, topic_filter: str) -> str:
+        group = self._settings.shared_group
+        return topic_filter if group is None else f"$share/{group}/{topic_filter}"
 
     def _on_disconnect(self, client: paho.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
         level = logging.INFO if reason.value == 0 else logging.WARNING  # 0: we disconnected on purpose

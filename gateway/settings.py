@@ -59,4 +59,9 @@ class GatewaySettings(TierSettings):
     mqtt_receive_maximum: int = Field(
         2_000, gt=0, le=65_535, description="Unacknowledged QoS 1 messages the broker may have in flight to us."
     )
+    shared_group: str | None = Field(
+        None,
+        description="Join this MQTT 5 shared-subscription group ($share/<group>/<filter>) so several gateway "
+        "workers split the load; None subscribes plainly.",
+    )
     mqtt_session_expiry_s: int = Field(3_600, ge=0, description="How long the broker keeps our session, s.")

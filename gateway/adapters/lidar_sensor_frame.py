@@ -312,8 +312,19 @@ def _to_objects(
     rows = np.array(
         [
             # position (3), velocity (3), box front unit vector (3), sigma x, sigma y: all in the sensor frame
-            (o.x_m, o.y_m, o.z_m, o.vx_mps, o.vy_mps, o.vz_mps, math.cos(o.yaw_rad), math.sin(o.yaw_rad), 0.0,
-             o.sigma_x_m or sx, o.sigma_y_m or sy)
+            (
+                o.x_m,
+                o.y_m,
+                o.z_m,
+                o.vx_mps,
+                o.vy_mps,
+                o.vz_mps,
+                math.cos(o.yaw_rad),
+                math.sin(o.yaw_rad),
+                0.0,
+                o.sigma_x_m or sx,
+                o.sigma_y_m or sy,
+            )
             for o in objects
         ],
         dtype=np.float64,
