@@ -39,6 +39,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from gateway.metrics import GatewayMetrics
 from gateway.pipeline import Pipeline
 from gateway.settings import GatewaySettings
 from roadlink.domain.errors import ConfigurationError, ValidationError
@@ -71,8 +72,11 @@ class _Inbound:
 class MqttSource:
     """Owns the MQTT session of one gateway. Run `run()` as a task owned by the caller."""
 
-    def __init__(self, settings: GatewaySettings, pipeline: Pipeline, uplink: BatchUplink) -> None:
+    def __init__(
+        self, settings: GatewaySettings, pipeline: Pipeline, uplink: BatchUplink, metrics: GatewayMetrics
+    ) -> None:
         self._settings = settings
+        self._metrics = metrics
         self._host, self._port = broker_address(settings.mqtt_url)
         self._pipeline = pipeline
         self._uplink = uplink
@@ -170,18 +174,25 @@ class MqttSource:
             await self._handle(inbound)
 
     async def _handle(self, inbound: _Inbound) -> None:
+        started = time.perf_counter()
         try:
             items = self._pipeline.process(inbound.topic, inbound.payload, inbound.receive_time_unix_ms)
         except ValidationError as error:
             self._dead_letter(inbound, error)
             self._ack(inbound)
             return
+        finally:
+            self._metrics.normalize_seconds.observe(time.perf_counter() - started)
         if not items:
             self._ack(inbound)
             return
         for index, (field, item) in enumerate(items):
-            on_done = (lambda: self._ack(inbound)) if index == len(items) - 1 else None
+            on_done = (lambda: self._delivered(inbound)) if index == len(items) - 1 else None
             await self._forward(field, item, on_done)
+
+    def _delivered(self, inbound: _Inbound) -> None:
+        self._metrics.delivery_seconds.observe((time.time_ns() // 1_000_000 - inbound.receive_time_unix_ms) / 1000)
+        self._ack(inbound)
 
     async def _forward(self, field: str, item: Any, on_done: Any) -> None:
         while True:

@@ -8,9 +8,11 @@ from types import TracebackType
 from typing import Self
 
 from gateway.adapters.registry import ADAPTERS
+from gateway.metrics import GatewayMetrics
 from gateway.mqtt_source import MqttSource
 from gateway.pipeline import Pipeline, TimeBounds
 from gateway.settings import GatewaySettings
+from roadlink.wire.server import RunningServer, start_server
 from roadlink.wire.uplink import BatchUplink
 
 __all__ = ["GatewayNode"]
@@ -31,8 +33,15 @@ class GatewayNode:
             capacity_items=settings.uplink_capacity_items,
             droppable_fields=settings.droppable_fields,
         )
-        self.source = MqttSource(settings, self.pipeline, self.uplink)
+        self.metrics = GatewayMetrics(self.pipeline.stats, self.uplink, lambda: self.source.dead_lettered)
+        self.source = MqttSource(settings, self.pipeline, self.uplink, self.metrics)
         self._tasks: list[asyncio.Task[None]] = []
+        self._health: RunningServer | None = None
+
+    @property
+    def health_port(self) -> int:
+        """Port of the gRPC health service (0 when off)."""
+        return self._health.port if self._health is not None else 0
 
     def counters(self) -> dict[str, int]:
         """Named counters for the demo summary."""
@@ -55,6 +64,10 @@ class GatewayNode:
         await asyncio.wait_for(self.source.connected.wait(), timeout_s)
 
     async def __aenter__(self) -> Self:
+        if self.settings.metrics_listen is not None:
+            await asyncio.to_thread(self.metrics.serve, self.settings.metrics_listen)
+        if self.settings.health_listen is not None:
+            self._health = await start_server([], self.settings.health_listen)
         self._tasks = [
             asyncio.create_task(self.uplink.run(), name="gateway-uplink"),
             asyncio.create_task(self.source.run(), name="gateway-mqtt"),
@@ -71,3 +84,6 @@ class GatewayNode:
         self._tasks[0].cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._tasks[0]
+        if self._health is not None:
+            await self._health.stop()
+        await asyncio.to_thread(self.metrics.close)

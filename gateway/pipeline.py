@@ -49,6 +49,7 @@ class PipelineStats:
     duplicates: int = 0
     out_of_order: int = 0
     rejected: Counter[str] = field(default_factory=Counter)
+    by_source: Counter[str] = field(default_factory=Counter)
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +135,7 @@ class Pipeline:
         if bound is None:
             raise ValidationError("unknown_topic", f"no route for topic {topic!r}")
         context = _context(bound.route, topic, receive_time_unix_ms)
+        self.stats.by_source[context.source_id] += 1
         items = bound.adapter(payload, context)
         self.stats.objects_out += sum(len(i.objects) for i in items if isinstance(i, PerceptionFrame))
         return items

@@ -43,6 +43,12 @@ class GatewaySettings(TierSettings):
     uplink_batch_items: int = Field(256, gt=0, description="Most messages per batch to the roadside node.")
     uplink_linger_ms: float = Field(2.0, ge=0, description="Longest wait for a batch to fill, ms.")
     uplink_capacity_items: int = Field(50_000, gt=0, description="Messages held before backpressure.")
+    metrics_listen: str | None = Field(
+        None, description="Serve Prometheus /metrics on host:port (port 0 = any free one); None = off."
+    )
+    health_listen: str | None = Field(
+        None, description="Serve the gRPC health service (and reflection) on host:port; None = off."
+    )
     max_payload_bytes: int = Field(1 << 20, gt=0, description="Larger MQTT payloads are dead-lettered.")
     max_age_ms: int = Field(2_000, gt=0, description="Data older than this at receipt is dead-lettered (stale), ms.")
     max_future_ms: int = Field(500, ge=0, description="Data stamped further ahead is dead-lettered (future), ms.")

@@ -140,6 +140,8 @@ _PHASES: Final[Mapping[str, tuple[Mapping[str, int], Mapping[int, MovementPhase]
 )
 _DEFAULT_TIMING: Final[Mapping[str, str]] = types.MappingProxyType({"csae": "countdown", "j2735": "time_mark"})
 
+_LightCode = Annotated[int, Field(strict=True)]
+_LightName = Annotated[str, Field(strict=True, max_length=64)]
 _TIME_DESCRIPTION: Final = "tenths of a second: a countdown from timestamp_ms, or a TimeMark (see timing)"
 
 
@@ -153,8 +155,7 @@ class PhaseState(BaseModel):
 
     model_config = PAYLOAD_MODEL_CONFIG
 
-    light: int | Annotated[str, Field(max_length=64)] = Field(
-        strict=True,
+    light: _LightCode | _LightName = Field(
         description="The state: a code or a name (case-insensitive) of the convention's enumeration. csae: "
         "LightState 0 unavailable, 1 dark, 2 flashing-red, 3 red, 4 flashing-green, 5 permissive-green, "
         "6 protected-green, 7 yellow, 8 flashing-yellow. j2735: MovementPhaseState 0 unavailable, 1 dark, "

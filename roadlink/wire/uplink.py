@@ -97,6 +97,13 @@ class BatchUplink:
         """Messages queued or sent but not yet acknowledged."""
         return len(self._safety) + len(self._bulk) + self._unacked_items
 
+    @property
+    def oldest_unacked_age_ms(self) -> int:
+        """How long the oldest unacknowledged batch has waited for its ack, ms (0 when none): the uplink lag."""
+        if not self._unacked:
+            return 0
+        return max(0, now_unix_ms() - self._unacked[0][0].sent_time_unix_ms)
+
     async def send(
         self, field: str, message: Message, *, timeout_s: float | None = None, on_done: OnDone | None = None
     ) -> None:
