@@ -22,9 +22,13 @@ from roadlink.domain.vehicle import VehicleState
 __all__ = ["LatestObjectStore", "track_id_for"]
 
 
-def track_id_for(source_id: str, object_id: int) -> int:
-    """Stable 63-bit track id for an object of one source (the same input always gives the same id)."""
-    digest = hashlib.blake2b(f"{source_id}/{object_id}".encode(), digest_size=8).digest()
+def track_id_for(source_id: str, object_id: int | str, sensor_ids: tuple[str, ...] = ()) -> int:
+    """Stable 63-bit track id for an object of one source (the same input always gives the same id).
+
+    Object ids are only unique per sensor, so the sensors are part of the key.
+    """
+    key = f"{source_id}/{','.join(sensor_ids)}/{object_id}"
+    digest = hashlib.blake2b(key.encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big") >> 1
 
 
@@ -77,7 +81,7 @@ class LatestObjectStore:
         held = self._sources.get(key)
         if held is not None and held.time_unix_ms > state.time_unix_ms:
             return
-        track_id = track_id_for("vehicle", int.from_bytes(state.temporary_id, "big"))
+        track_id = track_id_for("vehicle", state.vehicle_id)
         track = Track(
             track_id=track_id,
             object_class=state.vehicle_class,
@@ -97,7 +101,7 @@ class LatestObjectStore:
         return [t for entry in self._sources.values() for t in entry.tracks if area.contains(t.position)]
 
     def _track_from_object(self, frame: PerceptionFrame, obj: DetectedObject) -> Track:
-        track_id = track_id_for(frame.source_id, obj.object_id)
+        track_id = track_id_for(frame.source_id, obj.object_id, frame.provenance.sensor_ids)
         return Track(
             track_id=track_id,
             object_class=obj.object_class,

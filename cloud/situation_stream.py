@@ -55,6 +55,8 @@ class SituationStream:
             while True:
                 await asyncio.wait_for(self._ready.wait(), timeout=max(5.0, 10 * self._period_s))
                 self._ready.clear()
+                if producer.done():
+                    producer.result()  # re-raises the query's failure instead of hiding it
                 update, self._slot = self._slot, None
                 if update is not None:
                     yield update
@@ -62,12 +64,18 @@ class SituationStream:
             producer.cancel()
 
     async def _produce(self) -> None:
+        try:
+            await self._produce_forever()
+        finally:
+            self._ready.set()  # wake the consumer so it sees the failure (or the cancellation)
+
+    async def _produce_forever(self) -> None:
         seen_version = -1
         while True:
             if self._feed is not None:
                 await self._feed.wait_newer(seen_version, self._heartbeat_s)
                 seen_version = self._feed.version
-            self._publish(self._snapshot())
+            self._publish()
             await asyncio.sleep(self._period_s)
 
     def _snapshot(self) -> SituationUpdate:
@@ -80,8 +88,8 @@ class SituationStream:
             skipped_updates=self.skipped_updates,
         )
 
-    def _publish(self, update: SituationUpdate) -> None:
+    def _publish(self) -> None:
         if self._slot is not None:
-            self.skipped_updates += 1
-        self._slot = update
+            self.skipped_updates += 1  # counted first, so the replacing update reports it
+        self._slot = self._snapshot()
         self._ready.set()

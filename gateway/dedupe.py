@@ -23,7 +23,10 @@ class RecentMessages:
 
     def seen_before(self, topic: str, payload: bytes) -> bool:
         """True if this exact message was seen recently; otherwise remember it and return False."""
-        digest = hashlib.blake2b(payload, digest_size=16, key=topic.encode()[:64]).digest()
+        hasher = hashlib.blake2b(topic.encode(), digest_size=16)
+        hasher.update(b"\0")
+        hasher.update(payload)
+        digest = hasher.digest()
         if digest in self._seen:
             self._seen.move_to_end(digest)
             return True

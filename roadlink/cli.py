@@ -12,8 +12,11 @@ import asyncio
 import contextlib
 import logging
 import signal
+import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+
+from roadlink.domain.errors import ConfigurationError
 
 __all__ = ["main"]
 
@@ -109,12 +112,16 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the `roadlink` console command."""
     args = _parser().parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if args.command == "demo":
-        asyncio.run(_until_signal(lambda stop: _run_demo(args, stop)))
-    elif args.command == "replay":
-        asyncio.run(_until_signal(lambda stop: _run_replay(args, stop)))
-    else:
-        asyncio.run(_until_signal(lambda stop: _run_tier(args.command, args.config, stop)))
+    try:
+        if args.command == "demo":
+            asyncio.run(_until_signal(lambda stop: _run_demo(args, stop)))
+        elif args.command == "replay":
+            asyncio.run(_until_signal(lambda stop: _run_replay(args, stop)))
+        else:
+            asyncio.run(_until_signal(lambda stop: _run_tier(args.command, args.config, stop)))
+    except ConfigurationError as error:
+        print(f"roadlink {args.command}: {error}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -104,11 +104,14 @@ async def _run_tasks(
         asyncio.create_task(_drive_vehicle(client), name="demo-vehicle"),
         asyncio.create_task(_summarize(report, nodes, emit), name="demo-summary"),
     ]
-    replayer = asyncio.create_task(_replay(mqtt_url, options, report), name="demo-replay")
+    stop = asyncio.Event()
+    replayer = asyncio.create_task(_replay(mqtt_url, options, report, stop), name="demo-replay")
     try:
         timeout = options.duration_s if options.duration_s > 0 else None
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.shield(replayer), timeout)
+        stop.set()
+        await asyncio.wait_for(replayer, _CONNECT_TIMEOUT_S)
         await asyncio.sleep(0.5)  # let the last frames reach the subscriber
     finally:
         subscription.cancel()
@@ -118,7 +121,7 @@ async def _run_tasks(
     emit(_summary_line(report, nodes))
 
 
-async def _replay(mqtt_url: str, options: DemoOptions, report: DemoReport) -> None:
+async def _replay(mqtt_url: str, options: DemoOptions, report: DemoReport, stop: asyncio.Event) -> None:
     host, port = broker_address(mqtt_url)
     async with aiomqtt.Client(host, port, identifier="roadlink-demo-replay") as mqtt:
         await mqtt.publish(DEFAULT_RADAR_TOPIC, b'{"timeStamp": "not a time", "targets": []}', qos=1)
@@ -129,6 +132,7 @@ async def _replay(mqtt_url: str, options: DemoOptions, report: DemoReport) -> No
             speed=options.speed,
             loop=options.loop,
             max_gap_s=options.max_gap_s,
+            stop=stop,
         )
 
 

@@ -11,6 +11,7 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
+import pydantic
 from pydantic_settings import BaseSettings, InitSettingsSource, PydanticBaseSettingsSource
 
 from roadlink.domain.errors import ConfigurationError
@@ -31,6 +32,8 @@ class TierSettings(BaseSettings):
         token = _file_values.set(_read_table(config_file, cls.config_table) if config_file else {})
         try:
             return cls(**overrides)
+        except pydantic.ValidationError as exc:
+            raise ConfigurationError(f"invalid {cls.config_table} settings: {exc}") from exc
         finally:
             _file_values.reset(token)
 
@@ -50,7 +53,7 @@ class TierSettings(BaseSettings):
 def _read_table(path: Path, table: str) -> dict[str, Any]:
     try:
         document = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigurationError(f"cannot read config file {path}: {exc}") from exc
     section = document.get(table, {})
     if not isinstance(section, dict):

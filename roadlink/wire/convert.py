@@ -32,12 +32,18 @@ from roadlink.domain.spatial import (
 from roadlink.domain.vehicle import TransmissionState, VehicleState
 
 __all__ = [
+    "advisory_from_proto",
+    "advisory_to_proto",
     "area_from_proto",
     "area_to_proto",
+    "detected_object_from_proto",
+    "detected_object_to_proto",
     "frame_from_proto",
     "frame_to_proto",
     "position_from_proto",
     "position_to_proto",
+    "provenance_from_proto",
+    "provenance_to_proto",
     "signal_from_proto",
     "signal_to_proto",
     "situation_from_proto",
