@@ -90,6 +90,8 @@ class BatchUplink:
         self._unacked_items = 0
         self._next_sequence = 1
         self._changed = asyncio.Condition()
+        self._items_ready = asyncio.Event()  # set when a queue gets a message; the writer waits on it
+        self._space_waiters = 0  # senders blocked on a full buffer; the fast path must not overtake them
         self.stats = UplinkStats()
 
     @property
@@ -112,6 +114,15 @@ class BatchUplink:
         `on_done` runs (on the event loop) when the node has acknowledged the message, or when the message
         was dropped under the droppable-overflow policy.
         """
+        if field not in BATCH_FIELDS:
+            raise ValueError(f"unknown batch field {field!r}")
+        if self.pending_items < self._capacity and not self._space_waiters:
+            # Fast path: no lock, no timeout, no notify. Nothing here awaits, so it is atomic on the loop.
+            queue = self._safety if field in SAFETY_FIELDS else self._bulk
+            queue.append((field, message, on_done))
+            self.stats.items_queued += 1
+            self._items_ready.set()
+            return
         await self.send_many(field, (message,), timeout_s=timeout_s, on_done=on_done)
 
     async def send_many(
@@ -133,9 +144,14 @@ class BatchUplink:
         async with asyncio.timeout(timeout_s), self._changed:
             for index, message in enumerate(batch):
                 if self.pending_items >= self._capacity and not self._drop_oldest(field):
-                    await self._changed.wait_for(lambda: self.pending_items < self._capacity)
+                    self._space_waiters += 1
+                    try:
+                        await self._changed.wait_for(lambda: self.pending_items < self._capacity)
+                    finally:
+                        self._space_waiters -= 1
                 queue.append((field, message, on_done if index == len(batch) - 1 else None))
                 self.stats.items_queued += 1
+                self._items_ready.set()
             self._changed.notify_all()
 
     def _drop_oldest(self, field: str) -> bool:
@@ -199,8 +215,9 @@ class BatchUplink:
             self.stats.batches_sent += 1
 
     async def _next_batch(self) -> rs_pb2.PublishRequest:
-        async with self._changed:
-            await self._changed.wait_for(lambda: bool(self._safety or self._bulk))
+        while not (self._safety or self._bulk):
+            self._items_ready.clear()
+            await self._items_ready.wait()
         if len(self._safety) + len(self._bulk) < self._max_batch and self._linger_s > 0:
             await asyncio.sleep(self._linger_s)
         return self._take_batch()
