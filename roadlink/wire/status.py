@@ -7,6 +7,7 @@ Clients: `service_error_from_rpc` turns a `grpc.RpcError` into our `ServiceError
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -54,6 +55,10 @@ def _wrap_unary(behavior: Callable[..., Awaitable[Any]]) -> Callable[..., Awaita
 
 
 def _wrap_stream(behavior: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap a streaming handler: an async generator, or a coroutine that writes with context.write()."""
+    if not inspect.isasyncgenfunction(behavior):
+        return _wrap_unary(behavior)
+
     async def handler(request: Any, context: aio.ServicerContext[Any, Any]) -> Any:
         try:
             async for response in behavior(request, context):
