@@ -69,9 +69,15 @@ async def _run_tier(tier: str, config: Path | None, stop: asyncio.Event) -> None
         from gateway.node import GatewayNode
         from gateway.settings import GatewaySettings
 
-        async with GatewayNode(GatewaySettings.load(config)):
+        async with GatewayNode(GatewaySettings.load(config)) as gateway:
             print("gateway running", flush=True)
-            await stop.wait()
+            connected = asyncio.create_task(gateway.source.connected.wait())
+            stopped = asyncio.create_task(stop.wait())
+            await asyncio.wait([connected, stopped], return_when=asyncio.FIRST_COMPLETED)
+            if connected.done():
+                print("gateway subscribed", flush=True)
+            connected.cancel()
+            await stopped
 
 
 async def _run_replay(args: argparse.Namespace, stop: asyncio.Event) -> None:

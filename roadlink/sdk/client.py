@@ -91,16 +91,20 @@ class SituationSubscription:
 
 
 class VehicleClient:
-    """Async client of a node's VehicleService at `target` (host:port)."""
+    """Async client of a node's VehicleService at `target` (host:port).
 
-    def __init__(self, target: str) -> None:
+    Entering it connects (ServiceError UNAVAILABLE after `connect_timeout_s` seconds).
+    """
+
+    def __init__(self, target: str, *, connect_timeout_s: float = _CONNECT_TIMEOUT_S) -> None:
         self._target = target
+        self._connect_timeout_s = connect_timeout_s
         self._channel: aio.Channel | None = None
 
     async def __aenter__(self) -> Self:
         self._channel = aio.insecure_channel(self._target)
         try:
-            await asyncio.wait_for(self._channel.channel_ready(), _CONNECT_TIMEOUT_S)
+            await asyncio.wait_for(self._channel.channel_ready(), self._connect_timeout_s)
         except TimeoutError:
             await self._channel.close()
             raise ServiceError(StatusCode.UNAVAILABLE, f"cannot connect to {self._target}") from None

@@ -236,7 +236,7 @@ async def test_sdk_client_without_a_node_raises_service_error_unavailable() -> N
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     with pytest.raises(ServiceError) as raised:
-        async with asyncio.timeout(30.0), VehicleClient(f"127.0.0.1:{port}"):
+        async with asyncio.timeout(30.0), VehicleClient(f"127.0.0.1:{port}", connect_timeout_s=1.0):
             pass
     assert raised.value.code is StatusCode.UNAVAILABLE
     assert not isinstance(raised.value, grpc.RpcError)
