@@ -82,7 +82,7 @@ async def test_malformed_message_is_dead_lettered_and_stream_goes_on(tiers: Tier
         records = []
         async with asyncio.timeout(10):
             async for message in mqtt.messages:
-                records.append(json.loads(message.payload))  # type: ignore[arg-type]
+                records.append(json.loads(message.payload))
                 if len(records) == len(bad_payloads):
                     break
         subscription.cancel()
