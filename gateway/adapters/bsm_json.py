@@ -59,8 +59,8 @@ __all__ = [
     "resolve_sec_mark",
 ]
 
-MAX_PAYLOAD_BYTES: Final = 16 * 1024
-"""Largest accepted payload, bytes (16 KiB; a BSM with a full path history is about 3 KiB as JSON)."""
+MAX_PAYLOAD_BYTES: Final = 64 * 1024
+"""Largest accepted payload, bytes (64 KiB; a BSM with a full Part II is a few KiB as JSON)."""
 
 STANDARD_GRAVITY_MPS2: Final = 9.80665
 """g for J2735 VerticalAcceleration (0.02 g), m/s^2."""

@@ -269,9 +269,10 @@ def build(options: Mapping[str, object]) -> Adapter:
         ConfigurationError: the options are not a valid LidarMountingPose.
     """
     try:
-        pose = LidarMountingPose.model_validate(options)
+        pose = LidarMountingPose.model_validate(dict(options))
     except pydantic.ValidationError as exc:
-        raise ConfigurationError(f"lidar_sensor_frame options: {exc}") from exc
+        problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'options'}: {e['msg']}" for e in exc.errors())
+        raise ConfigurationError(f"lidar_sensor_frame options: {problems}") from exc
     mounting = LidarMounting.from_pose(pose)
 
     def adapter(payload: bytes, context: MessageContext) -> list[PerceptionFrame]:
@@ -308,27 +309,7 @@ def _to_objects(
     """Rotate and convert all objects at once, then build the domain objects."""
     if not objects:
         return ()
-    sx, sy = mounting.default_sigma_x_m, mounting.default_sigma_y_m
-    rows = np.array(
-        [
-            # position (3), velocity (3), box front unit vector (3), sigma x, sigma y: all in the sensor frame
-            (
-                o.x_m,
-                o.y_m,
-                o.z_m,
-                o.vx_mps,
-                o.vy_mps,
-                o.vz_mps,
-                math.cos(o.yaw_rad),
-                math.sin(o.yaw_rad),
-                0.0,
-                o.sigma_x_m or sx,
-                o.sigma_y_m or sy,
-            )
-            for o in objects
-        ],
-        dtype=np.float64,
-    )
+    rows = _sensor_rows(objects, mounting)
     rotation = mounting.rotation
     enu = rows[:, :9].reshape(-1, 3, 3) @ rotation.T  # (N, [position, velocity, forward], ENU)
     latitude, longitude, height = mounting.origin.to_geodetic(enu[:, 0, 0], enu[:, 0, 1], enu[:, 0, 2])
@@ -359,6 +340,30 @@ def _to_objects(
             )
             for o, lat, lon, h, v, hdg, cov in columns
         ]
+    )
+
+
+def _sensor_rows(objects: tuple[LidarObject, ...], mounting: LidarMounting) -> FloatArray:
+    """Shape (N, 11): position (3), velocity (3), box front unit vector (3) in the sensor frame; sigma x, y (m)."""
+    sx, sy = mounting.default_sigma_x_m, mounting.default_sigma_y_m
+    return np.array(
+        [
+            (
+                o.x_m,
+                o.y_m,
+                o.z_m,
+                o.vx_mps,
+                o.vy_mps,
+                o.vz_mps,
+                math.cos(o.yaw_rad),
+                math.sin(o.yaw_rad),
+                0.0,
+                o.sigma_x_m or sx,
+                o.sigma_y_m or sy,
+            )
+            for o in objects
+        ],
+        dtype=np.float64,
     )
 
 

@@ -21,7 +21,8 @@ unknown fields are ignored.
 `timing` may be given explicitly to override the default (a CSAE controller sending UTCTiming says
 "time_mark"). Every time is resolved to absolute unix milliseconds:
 - "countdown": tenths of a second relative to the message time `timestamp_ms` (0 = now), so absolute =
-  timestamp_ms + 100 * value. 36001 (the top of CSAE's TimeMark range) means unavailable -> None.
+  timestamp_ms + 100 * value, for 0..36000 (an hour). 36001 (the top of CSAE's TimeMark range) means
+  unavailable -> None; larger values are out of range.
 - "time_mark": tenths of a second within the UTC hour (0..35999; 36000..36009 = a leap second, which unix
   time cannot represent, so it resolves to the end of the hour; 36111 = unavailable -> None; 36010..36110 are
   invalid). The hour is implicit: the value resolves to the instant closest to `timestamp_ms`, i.e. within
@@ -50,7 +51,8 @@ import types
 from collections.abc import Mapping
 from typing import Annotated, Any, Final, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, PlainValidator, WithJsonSchema
+from pydantic_core import PydanticCustomError
 
 from gateway.adapters.base import MessageContext
 from gateway.adapters.json_payload import MAX_UNIX_MS, PAYLOAD_MODEL_CONFIG, parse_json_payload
@@ -73,8 +75,8 @@ __all__ = [
     "resolve_time_mark",
 ]
 
-MAX_PAYLOAD_BYTES: Final = 256 * 1024
-"""Largest accepted payload, bytes (256 KiB; 255 phases x 16 states is about 150 KiB)."""
+MAX_PAYLOAD_BYTES: Final = 1 << 20
+"""Largest accepted payload, bytes (1 MiB; the largest message, 255 phases x 16 states, is about 620 KiB)."""
 
 COUNTDOWN_UNAVAILABLE: Final = 36001
 """Countdown value meaning "not known", tenths of a second (top of CSAE's TimeMark range)."""
@@ -140,8 +142,23 @@ _PHASES: Final[Mapping[str, tuple[Mapping[str, int], Mapping[int, MovementPhase]
 )
 _DEFAULT_TIMING: Final[Mapping[str, str]] = types.MappingProxyType({"csae": "countdown", "j2735": "time_mark"})
 
-_LightCode = Annotated[int, Field(strict=True)]
-_LightName = Annotated[str, Field(strict=True, max_length=64)]
+_MAX_LIGHT_NAME: Final = 64
+
+
+def _light_code_or_name(value: object) -> int | str:
+    """Accept an integer code or a name, nothing else (no bools, no floats)."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise PydanticCustomError("wrong_shape", "light must be an integer code or a name")
+    if isinstance(value, str) and len(value) > _MAX_LIGHT_NAME:
+        raise PydanticCustomError("out_of_range", "light name must be at most {max} characters", {"max": 64})
+    return value
+
+
+_Light = Annotated[
+    int | str,
+    PlainValidator(_light_code_or_name),
+    WithJsonSchema({"anyOf": [{"type": "integer"}, {"type": "string", "maxLength": _MAX_LIGHT_NAME}]}),
+]
 _TIME_DESCRIPTION: Final = "tenths of a second: a countdown from timestamp_ms, or a TimeMark (see timing)"
 
 
@@ -155,7 +172,7 @@ class PhaseState(BaseModel):
 
     model_config = PAYLOAD_MODEL_CONFIG
 
-    light: _LightCode | _LightName = Field(
+    light: _Light = Field(
         description="The state: a code or a name (case-insensitive) of the convention's enumeration. csae: "
         "LightState 0 unavailable, 1 dark, 2 flashing-red, 3 red, 4 flashing-green, 5 permissive-green, "
         "6 protected-green, 7 yellow, 8 flashing-yellow. j2735: MovementPhaseState 0 unavailable, 1 dark, "
@@ -255,7 +272,7 @@ def normalize_signal_controller(payload: bytes, context: MessageContext) -> list
         ValidationError: reason "too_large", "not_json", "wrong_shape" or "out_of_range"; never anything else.
     """
     message = parse_json_payload(SignalControllerMessage, payload, max_bytes=MAX_PAYLOAD_BYTES)
-    movements = tuple([_to_movement(message, index) for index in range(len(message.phases))])
+    movements = tuple([_to_movement(message, index, phase) for index, phase in enumerate(message.phases)])
     provenance = Provenance(
         source_id=context.source_id,
         source_time_unix_ms=message.timestamp_ms,
@@ -276,9 +293,8 @@ def normalize_signal_controller(payload: bytes, context: MessageContext) -> list
     return [spat]
 
 
-def _to_movement(message: SignalControllerMessage, index: int) -> MovementState:
+def _to_movement(message: SignalControllerMessage, index: int, phase: SignalPhase) -> MovementState:
     """Map phases[index]; errors name the field (phases.<i>.states.<j>.<field>)."""
-    phase = message.phases[index]
     events = tuple(
         [_to_event(message, state, f"phases.{index}.states.{number}") for number, state in enumerate(phase.states)]
     )

@@ -306,9 +306,13 @@ def _assert_sane(frames: list[PerceptionFrame]) -> None:
         assert 0.0 <= obj.heading_deg < 360.0
 
 
+def _json_containers(children: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=5), children, max_size=3)
+
+
 _JSON_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
-    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=5), children, max_size=3),
+    _json_containers,
     max_leaves=6,
 )
 
