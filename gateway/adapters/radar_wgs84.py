@@ -29,13 +29,12 @@ import types
 from collections.abc import Mapping
 from typing import Annotated, Final
 
-import pydantic
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
 from pydantic_core import PydanticCustomError
 
 from gateway.adapters.base import MessageContext
+from gateway.adapters.json_payload import parse_json_payload
 from roadlink.domain.classes import ObjectClass
-from roadlink.domain.errors import ValidationError
 from roadlink.domain.perception import DetectedObject, PerceptionFrame, Provenance
 from roadlink.domain.spatial import Covariance2D, Dimensions, Position
 
@@ -87,7 +86,6 @@ _MAX_INT32: Final = 2**31 - 1
 _MAX_INT64: Final = 2**63 - 1
 _MAX_UINT64: Final = 2**64 - 1
 _MAX_UNIX_MS_DIGITS: Final = len(str(_MAX_INT64))
-_BOM: Final = b"\xef\xbb\xbf"
 _POSITION_COVARIANCE: Final = Covariance2D.isotropic(RADAR_POSITION_SIGMA_M)
 
 
@@ -254,41 +252,9 @@ class RadarFrame(BaseModel):
             raise PydanticCustomError(
                 "count_mismatch",
                 "number is {number} but targets has {count} entries",
-                {"number": self.number, "count": len(self.targets)},
+                {"number": self.number, "count": len(self.targets), "field": "number"},
             )
         return self
-
-
-_OUT_OF_RANGE_ERRORS: Final = (
-    "greater_than",
-    "greater_than_equal",
-    "less_than",
-    "less_than_equal",
-    "finite_number",
-    "too_long",
-    "string_too_long",
-)
-_REASONS: Final[Mapping[str, str]] = types.MappingProxyType(
-    {
-        "json_invalid": "not_json",
-        "count_mismatch": "count_mismatch",
-        **dict.fromkeys(_OUT_OF_RANGE_ERRORS, "out_of_range"),
-    }
-)
-"""pydantic error type -> ValidationError reason; every other error type is "wrong_shape"."""
-
-_MODEL_LEVEL_FIELDS: Final[Mapping[str, str]] = types.MappingProxyType({"count_mismatch": "number"})
-"""Field to blame for errors that model validators raise (their location is empty)."""
-
-
-def _to_validation_error(exc: pydantic.ValidationError) -> ValidationError:
-    """Our ValidationError for the first pydantic error; detail names its location (dotted, by alias)."""
-    errors = exc.errors(include_url=False, include_context=False, include_input=False)
-    first = errors[0]
-    field = ".".join(str(part) for part in first["loc"]) or _MODEL_LEVEL_FIELDS.get(first["type"])
-    more = f" (and {len(errors) - 1} more error(s))" if len(errors) > 1 else ""
-    detail = f"{field or 'payload'}: {first['msg']}{more}"
-    return ValidationError(_REASONS.get(first["type"], "wrong_shape"), detail, field=field)
 
 
 def parse_radar_frame(payload: bytes) -> RadarFrame:
@@ -298,16 +264,7 @@ def parse_radar_frame(payload: bytes) -> RadarFrame:
         ValidationError: reason "too_large", "not_json", "wrong_shape", "out_of_range" or "count_mismatch";
             never anything else.
     """
-    if len(payload) > MAX_PAYLOAD_BYTES:
-        raise ValidationError("too_large", f"payload is {len(payload)} bytes, limit {MAX_PAYLOAD_BYTES}")
-    if payload.startswith(_BOM):
-        payload = payload[len(_BOM) :]
-    try:
-        return RadarFrame.model_validate_json(payload)
-    except pydantic.ValidationError as exc:
-        raise _to_validation_error(exc) from exc
-    except Exception as exc:  # last resort: an adapter raises nothing but our ValidationError
-        raise ValidationError("wrong_shape", f"payload: unparseable ({type(exc).__name__})") from exc
+    return parse_json_payload(RadarFrame, payload, max_bytes=MAX_PAYLOAD_BYTES)
 
 
 def normalize_radar_wgs84(payload: bytes, context: MessageContext) -> list[PerceptionFrame]:
