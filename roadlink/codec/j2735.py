@@ -1,0 +1,396 @@
+"""SAE J2735 MessageFrame and BasicSafetyMessage, described for the UPER engine.
+
+Written from the public field facts (units, ranges, component order; see the interop notes) and checked bit for
+bit against real captures and their reference decodes; no J2735 ASN.1 text is used or kept here. Component names
+follow the reference decodes, so a decoded frame reads like its XER twin.
+
+What is described: MessageFrame (messageId + open-type value), BasicSafetyMessage with BSMcoreData in full, and
+Part II: VehicleSafetyExtensions (events, pathHistory with currGNSSstatus and crumbData, pathPrediction, lights)
+and SupplementalVehicleExtensions (classification, classDetails, vehicleData, weatherReport, weatherProbe).
+What is kept as `Raw` octets, so that re-encoding reproduces them exactly: every other message type, Part II
+content with another id (SpecialVehicleExtensions) or with parts described as `Undescribed` below (for example a
+pathHistory initialPosition, or supplemental obstacle / status / speedProfile / theRTCM), regional extensions,
+and extension additions that this description does not know.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from roadlink.codec.uper import (
+    AsnType,
+    BitString,
+    Enumerated,
+    Field,
+    Integer,
+    OctetString,
+    OpenType,
+    OpenTypeBy,
+    Sequence,
+    SequenceOf,
+    Size,
+    Undescribed,
+)
+
+__all__ = [
+    "BSM_MESSAGE_ID",
+    "PART_II_SPECIAL",
+    "PART_II_SUPPLEMENTAL",
+    "PART_II_VEHICLE_SAFETY",
+    "BasicSafetyMessage",
+    "MessageFrame",
+    "decode_frame",
+    "encode_frame",
+    "split_frames",
+]
+
+BSM_MESSAGE_ID = 20
+PART_II_VEHICLE_SAFETY = 0
+PART_II_SPECIAL = 1
+PART_II_SUPPLEMENTAL = 2
+
+
+def _f(name: str, t: AsnType) -> Field:
+    return Field(name, t)
+
+
+def _opt(name: str, t: AsnType) -> Field:
+    return Field(name, t, optional=True)
+
+
+# --- common data elements (J2735 Common) ---------------------------------------------------------------------------
+
+MsgCount = Integer("MsgCount", 0, 127)
+TemporaryID = OctetString("TemporaryID", Size(4, 4))
+DSecond = Integer("DSecond", 0, 65535)
+Latitude = Integer("Latitude", -900000000, 900000001)
+Longitude = Integer("Longitude", -1799999999, 1800000001)
+Elevation = Integer("Elevation", -4096, 61439)
+Speed = Integer("Speed", 0, 8191)
+Heading = Integer("Heading", 0, 28800)
+CoarseHeading = Integer("CoarseHeading", 0, 240)
+SteeringWheelAngle = Integer("SteeringWheelAngle", -126, 127)
+Acceleration = Integer("Acceleration", -2000, 2001)
+VerticalAcceleration = Integer("VerticalAcceleration", -127, 127)
+YawRate = Integer("YawRate", -32767, 32767)
+OffsetLLB18 = Integer("OffsetLL-B18", -131072, 131071)
+VertOffsetB12 = Integer("VertOffset-B12", -2048, 2047)
+TimeOffset = Integer("TimeOffset", 1, 65535)
+RadiusOfCurvature = Integer("RadiusOfCurvature", -32767, 32767)
+Confidence = Integer("Confidence", 0, 200)
+RegionId = Integer("RegionId", 0, 255)
+
+PositionalAccuracy = Sequence(
+    "PositionalAccuracy",
+    [
+        _f("semiMajor", Integer("SemiMajorAxisAccuracy", 0, 255)),
+        _f("semiMinor", Integer("SemiMinorAxisAccuracy", 0, 255)),
+        _f("orientation", Integer("SemiMajorAxisOrientation", 0, 65535)),
+    ],
+)
+
+TransmissionState = Enumerated(
+    "TransmissionState",
+    ["neutral", "park", "forwardGears", "reverseGears", "reserved1", "reserved2", "reserved3", "unavailable"],
+)
+
+AccelerationSet4Way = Sequence(
+    "AccelerationSet4Way",
+    [
+        _f("long", Acceleration),
+        _f("lat", Acceleration),
+        _f("vert", VerticalAcceleration),
+        _f("yaw", YawRate),
+    ],
+)
+
+_ASSIST = ["unavailable", "off", "on", "engaged"]
+BrakeSystemStatus = Sequence(
+    "BrakeSystemStatus",
+    [
+        # bits: unavailable, leftFront, leftRear, rightFront, rightRear
+        _f("wheelBrakes", BitString("BrakeAppliedStatus", Size(5, 5))),
+        _f("traction", Enumerated("TractionControlStatus", _ASSIST)),
+        _f("abs", Enumerated("AntiLockBrakeStatus", _ASSIST)),
+        _f("scs", Enumerated("StabilityControlStatus", _ASSIST)),
+        _f("brakeBoost", Enumerated("BrakeBoostApplied", ["unavailable", "off", "on"])),
+        _f("auxBrakes", Enumerated("AuxiliaryBrakeStatus", ["unavailable", "off", "on", "reserved"])),
+    ],
+)
+
+VehicleSize = Sequence(
+    "VehicleSize",
+    [_f("width", Integer("VehicleWidth", 0, 1023)), _f("length", Integer("VehicleLength", 0, 4095))],
+)
+
+RegionalExtension = Sequence(
+    "RegionalExtension",
+    [_f("regionId", RegionId), _f("regExtValue", OpenType("regExtValue"))],
+)
+
+
+def _regional(name: str = "regional") -> Field:
+    return _opt(name, SequenceOf("RegionalExtensions", RegionalExtension, Size(1, 4)))
+
+
+# --- BSM core ------------------------------------------------------------------------------------------------------
+
+BSMcoreData = Sequence(
+    "BSMcoreData",
+    [
+        _f("msgCnt", MsgCount),
+        _f("id", TemporaryID),
+        _f("secMark", DSecond),
+        _f("lat", Latitude),
+        _f("long", Longitude),
+        _f("elev", Elevation),
+        _f("accuracy", PositionalAccuracy),
+        _f("transmission", TransmissionState),
+        _f("speed", Speed),
+        _f("heading", Heading),
+        _f("angle", SteeringWheelAngle),
+        _f("accelSet", AccelerationSet4Way),
+        _f("brakes", BrakeSystemStatus),
+        _f("size", VehicleSize),
+    ],
+)
+
+# --- Part II: VehicleSafetyExtensions ------------------------------------------------------------------------------
+
+PathHistoryPoint = Sequence(
+    "PathHistoryPoint",
+    [
+        _f("latOffset", OffsetLLB18),
+        _f("lonOffset", OffsetLLB18),
+        _f("elevationOffset", VertOffsetB12),
+        _f("timeOffset", TimeOffset),
+        _opt("speed", Speed),
+        _opt("posAccuracy", PositionalAccuracy),
+        _opt("heading", CoarseHeading),
+    ],
+    extensible=True,
+)
+
+PathHistory = Sequence(
+    "PathHistory",
+    [
+        _opt("initialPosition", Undescribed("FullPositionVector")),
+        _opt("currGNSSstatus", BitString("GNSSstatus", Size(8, 8))),
+        _f("crumbData", SequenceOf("PathHistoryPointList", PathHistoryPoint, Size(1, 23))),
+    ],
+    extensible=True,
+)
+
+PathPrediction = Sequence(
+    "PathPrediction",
+    [_f("radiusOfCurve", RadiusOfCurvature), _f("confidence", Confidence)],
+    extensible=True,
+)
+
+VehicleSafetyExtensions = Sequence(
+    "VehicleSafetyExtensions",
+    [
+        _opt("events", BitString("VehicleEventFlags", Size(13, 13, extensible=True))),
+        _opt("pathHistory", PathHistory),
+        _opt("pathPrediction", PathPrediction),
+        _opt("lights", BitString("ExteriorLights", Size(9, 9, extensible=True))),
+    ],
+    extensible=True,
+)
+
+# --- Part II: SupplementalVehicleExtensions ------------------------------------------------------------------------
+
+BasicVehicleClass = Integer("BasicVehicleClass", 0, 255)
+
+BasicVehicleRole = Enumerated(
+    "BasicVehicleRole",
+    [
+        "basicVehicle",
+        "publicTransport",
+        "specialTransport",
+        "dangerousGoods",
+        "roadWork",
+        "roadRescue",
+        "emergency",
+        "safetyCar",
+        "none-unknown",
+        "truck",
+        "motorcycle",
+        "roadSideSource",
+        "police",
+        "fire",
+        "ambulance",
+        "dot",
+        "transit",
+        "slowMoving",
+        "stopNgo",
+        "cyclist",
+        "pedestrian",
+        "nonMotorized",
+        "military",
+    ],
+    extensions=[],
+)
+
+VehicleType = Enumerated(
+    "VehicleType",
+    [
+        "none",
+        "unknown",
+        "special",
+        "moto",
+        "car",
+        "carOther",
+        "bus",
+        "axleCnt2",
+        "axleCnt3",
+        "axleCnt4",
+        "axleCnt4Trailer",
+        "axleCnt5Trailer",
+        "axleCnt6Trailer",
+        "axleCnt5MultiTrailer",
+        "axleCnt6MultiTrailer",
+        "axleCnt7MultiTrailer",
+    ],
+    extensions=[],
+)
+
+VehicleClassification = Sequence(
+    "VehicleClassification",
+    [
+        _opt("keyType", BasicVehicleClass),
+        _opt("role", BasicVehicleRole),
+        _opt("iso3883", Integer("Iso3833VehicleType", 0, 100)),
+        _opt("hpmsType", VehicleType),
+        _opt("vehicleType", Undescribed("VehicleGroupAffected")),
+        _opt("responseEquip", Undescribed("IncidentResponseEquipment")),
+        _opt("responderType", Undescribed("ResponderGroupAffected")),
+        _opt("fuelType", Integer("FuelType", 0, 15)),
+        _regional(),
+    ],
+    extensible=True,
+)
+
+VehicleData = Sequence(
+    "VehicleData",
+    [
+        _opt("height", Integer("VehicleHeight", 0, 127)),
+        _opt(
+            "bumpers",
+            Sequence(
+                "BumperHeights",
+                [_f("front", Integer("BumperHeight", 0, 127)), _f("rear", Integer("BumperHeight", 0, 127))],
+            ),
+        ),
+        _opt("mass", Integer("VehicleMass", 0, 255)),
+        _opt("trailerWeight", Integer("TrailerWeight", 0, 64255)),
+    ],
+    extensible=True,
+)
+
+WiperStatus = Enumerated(
+    "WiperStatus",
+    ["unavailable", "off", "intermittent", "low", "high", "washerInUse", "automaticPresent"],
+    extensions=[],
+)
+WiperRate = Integer("WiperRate", 0, 127)
+
+WeatherProbe = Sequence(
+    "WeatherProbe",
+    [
+        _opt("airTemp", Integer("AmbientAirTemperature", 0, 191)),
+        _opt("airPressure", Integer("AmbientAirPressure", 0, 255)),
+        _opt(
+            "rainRates",
+            Sequence(
+                "WiperSet",
+                [
+                    _f("statusFront", WiperStatus),
+                    _f("rateFront", WiperRate),
+                    _opt("statusRear", WiperStatus),
+                    _opt("rateRear", WiperRate),
+                ],
+            ),
+        ),
+    ],
+    extensible=True,
+)
+
+SupplementalVehicleExtensions = Sequence(
+    "SupplementalVehicleExtensions",
+    [
+        _opt("classification", BasicVehicleClass),
+        _opt("classDetails", VehicleClassification),
+        _opt("vehicleData", VehicleData),
+        _opt("weatherReport", Undescribed("WeatherReport")),
+        _opt("weatherProbe", WeatherProbe),
+        _opt("obstacle", Undescribed("ObstacleDetection")),
+        _opt("status", Undescribed("DisabledVehicle")),
+        _opt("speedProfile", Undescribed("SpeedProfile")),
+        _opt("theRTCM", Undescribed("RTCMPackage")),
+        _regional(),
+    ],
+    extensible=True,
+)
+
+# --- BSM and the frame ---------------------------------------------------------------------------------------------
+
+PartIIcontent = Sequence(
+    "PartIIcontent",
+    [
+        _f("partII-Id", Integer("PartII-Id", 0, 63)),
+        _f(
+            "partII-Value",
+            OpenTypeBy(
+                "partII-Value",
+                "partII-Id",
+                {PART_II_VEHICLE_SAFETY: VehicleSafetyExtensions, PART_II_SUPPLEMENTAL: SupplementalVehicleExtensions},
+                lenient=True,
+            ),
+        ),
+    ],
+)
+
+BasicSafetyMessage = Sequence(
+    "BasicSafetyMessage",
+    [
+        _f("coreData", BSMcoreData),
+        _opt("partII", SequenceOf("BSMpartIIExtension", PartIIcontent, Size(1, 8))),
+        _regional(),
+    ],
+    extensible=True,
+)
+
+MessageFrame = Sequence(
+    "MessageFrame",
+    [
+        _f("messageId", Integer("DSRCmsgID", 0, 32767)),
+        _f("value", OpenTypeBy("value", "messageId", {BSM_MESSAGE_ID: BasicSafetyMessage})),
+    ],
+    extensible=True,
+)
+
+
+def decode_frame(data: bytes) -> dict[str, Any]:
+    """Decode one MessageFrame that fills `data` exactly. A BSM's value is a dict, other messages' are Raw."""
+    value: dict[str, Any] = MessageFrame.decode(data)
+    return value
+
+
+def encode_frame(frame: dict[str, Any]) -> bytes:
+    """Encode a MessageFrame (as `decode_frame` returns it)."""
+    return MessageFrame.encode(frame)
+
+
+def split_frames(data: bytes) -> list[tuple[int, dict[str, Any]]]:
+    """Decode a stream of MessageFrames concatenated without separators: [(offset, frame), ...].
+
+    Each frame is decoded from where the previous one ended, rounded up to the octet (UPER pads every complete
+    encoding to whole octets).
+    """
+    frames, offset = [], 0
+    while offset < len(data):
+        frame, used = MessageFrame.decode_prefix(data, offset)
+        frames.append((offset, frame))
+        offset += used
+    return frames
