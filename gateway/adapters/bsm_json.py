@@ -31,6 +31,7 @@ Mapping decisions (one VehicleState per message), J2735 LSBs per roadlink's inte
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Final
 
 from pydantic import BaseModel, Field, field_validator
@@ -38,10 +39,14 @@ from pydantic_core import PydanticCustomError
 
 from gateway.adapters.base import MessageContext
 from gateway.adapters.json_payload import PAYLOAD_MODEL_CONFIG, parse_json_payload
-from roadlink.domain.errors import ValidationError
+from roadlink.codec.j2735_mapping import (
+    SEC_MARK_UNAVAILABLE,
+    STANDARD_GRAVITY_MPS2,
+    bsm_to_vehicle_state,
+    resolve_sec_mark,
+)
 from roadlink.domain.perception import Provenance
-from roadlink.domain.spatial import Dimensions, Position, PositionAccuracy
-from roadlink.domain.vehicle import TransmissionState, VehicleState
+from roadlink.domain.vehicle import VehicleState
 
 __all__ = [
     "ELEVATION_UNAVAILABLE",
@@ -62,22 +67,13 @@ __all__ = [
 MAX_PAYLOAD_BYTES: Final = 64 * 1024
 """Largest accepted payload, bytes (64 KiB; a BSM with a full Part II is a few KiB as JSON)."""
 
-STANDARD_GRAVITY_MPS2: Final = 9.80665
-"""g for J2735 VerticalAcceleration (0.02 g), m/s^2."""
 
 LATITUDE_UNAVAILABLE: Final = 900_000_001
 LONGITUDE_UNAVAILABLE: Final = 1_800_000_001
 ELEVATION_UNAVAILABLE: Final = -4096
-SEC_MARK_UNAVAILABLE: Final = 65535
 _SPEED_UNAVAILABLE: Final = 8191
 _HEADING_UNAVAILABLE: Final = 28800
 _ANGLE_UNAVAILABLE: Final = 127
-_ACCELERATION_UNAVAILABLE: Final = 2001
-_VERTICAL_UNAVAILABLE: Final = -127
-_ACCURACY_UNAVAILABLE: Final = 255
-_ORIENTATION_UNAVAILABLE: Final = 65535
-_MINUTE_MS: Final = 60_000
-_LAST_MS_OF_MINUTE: Final = 59_999
 _LEAP_SECOND_END: Final = 60_999
 
 
@@ -220,91 +216,29 @@ class BsmRelay(BaseModel):
     core_data: BsmCoreData = Field(alias="coreData", description="J2735 BSMcoreData (Part I).")
 
 
-def resolve_sec_mark(sec_mark: int, receive_time_unix_ms: int) -> int:
-    """Unix ms of a DSecond: the instant closest to the receive time with that millisecond of the minute.
-
-    A leap second (60000..60999) resolves to the minute's last millisecond; 65535 (unavailable) returns the
-    receive time itself.
-    """
-    if sec_mark == SEC_MARK_UNAVAILABLE:
-        return receive_time_unix_ms
-    offset = min(sec_mark, _LAST_MS_OF_MINUTE)
-    half = _MINUTE_MS // 2
-    return receive_time_unix_ms + (offset - receive_time_unix_ms % _MINUTE_MS + half) % _MINUTE_MS - half
+_TRANSMISSION_NAMES: Final = ("neutral", "park", "forwardGears", "reverseGears")
 
 
 def normalize_bsm_json(payload: bytes, context: MessageContext) -> list[VehicleState]:
     """The Adapter for this format: one message -> one VehicleState (see the module docstring).
+
+    The scaling is `roadlink.codec.j2735_mapping`'s, the same as for a BSM decoded from UPER, so a BSM maps
+    identically whichever way it arrives: this adapter only reshapes the relay JSON into the decoder's form.
 
     Raises:
         ValidationError: reason "too_large", "not_json", "wrong_shape", "out_of_range" or
             "position_unavailable"; never anything else.
     """
     core = parse_json_payload(BsmRelay, payload, max_bytes=MAX_PAYLOAD_BYTES).core_data
-    time_unix_ms = resolve_sec_mark(core.sec_mark, context.receive_time_unix_ms)
-    accel = core.accel_set
-    state = VehicleState(
-        temporary_id=bytes.fromhex(core.id),
-        time_unix_ms=time_unix_ms,
-        position=_position(core),
-        message_count=core.msg_cnt,
-        accuracy=_accuracy(core.accuracy),
-        speed_mps=_scaled(core.speed, _SPEED_UNAVAILABLE, 50),
-        heading_deg=_scaled(core.heading, _HEADING_UNAVAILABLE, 80),
-        steering_wheel_angle_deg=None if core.angle == _ANGLE_UNAVAILABLE else core.angle * 1.5,
-        longitudinal_acceleration_mps2=_scaled(accel.long, _ACCELERATION_UNAVAILABLE, 100),
-        lateral_acceleration_mps2=_scaled(accel.lat, _ACCELERATION_UNAVAILABLE, 100),
-        vertical_acceleration_mps2=_scaled(accel.vert, _VERTICAL_UNAVAILABLE, 50 / STANDARD_GRAVITY_MPS2),
-        yaw_rate_deg_per_s=accel.yaw / 100,
-        transmission=TransmissionState(core.transmission + 1) if core.transmission <= 3 else TransmissionState(0),
-        size=_size(core.size),
-        provenance=Provenance(
-            source_id=context.source_id,
-            source_time_unix_ms=time_unix_ms,
-            gateway_receive_time_unix_ms=context.receive_time_unix_ms,
-            sensor_ids=(context.sensor_id,),
-            topic=context.topic,
-        ),
+    decoded = core.model_dump(by_alias=True)
+    decoded["id"] = bytes.fromhex(core.id)
+    decoded["transmission"] = _TRANSMISSION_NAMES[core.transmission] if core.transmission <= 3 else "unavailable"
+    state = bsm_to_vehicle_state({"coreData": decoded}, context.receive_time_unix_ms)
+    provenance = Provenance(
+        source_id=context.source_id,
+        source_time_unix_ms=state.time_unix_ms,
+        gateway_receive_time_unix_ms=context.receive_time_unix_ms,
+        sensor_ids=(context.sensor_id,),
+        topic=context.topic,
     )
-    return [state]
-
-
-def _scaled(value: int, unavailable: int, per_unit: float) -> float | None:
-    """value / per_unit (the LSBs in one SI unit, so 1e-7 deg is 1e7: one correctly rounded division), or None."""
-    return None if value == unavailable else value / per_unit
-
-
-def _size(size: VehicleSize) -> Dimensions | None:
-    """Length and width in metres; None when either is 0 (unavailable)."""
-    if size.width == 0 or size.length == 0:
-        return None
-    return Dimensions(size.length / 100, size.width / 100)
-
-
-def _position(core: BsmCoreData) -> Position:
-    """WGS84 position in degrees (value / 1e7, one rounding) and metres; elevation None when unavailable.
-
-    Raises:
-        ValidationError: reason "position_unavailable" when lat or long is the unavailable code.
-    """
-    for name, value, unavailable in (
-        ("lat", core.lat, LATITUDE_UNAVAILABLE),
-        ("long", core.long, LONGITUDE_UNAVAILABLE),
-    ):
-        if value == unavailable:
-            field = f"coreData.{name}"
-            raise ValidationError("position_unavailable", f"{field}: {value} = unavailable", field=field)
-    elevation = _scaled(core.elev, ELEVATION_UNAVAILABLE, 10)
-    return Position(core.lat / 10_000_000, core.long / 10_000_000, elevation)
-
-
-def _accuracy(accuracy: PositionalAccuracy) -> PositionAccuracy | None:
-    """The one-sigma ellipse in metres and degrees; None when an axis is unavailable."""
-    if _ACCURACY_UNAVAILABLE in (accuracy.semi_major, accuracy.semi_minor):
-        return None
-    orientation = accuracy.orientation
-    return PositionAccuracy(
-        accuracy.semi_major / 20,
-        accuracy.semi_minor / 20,
-        None if orientation == _ORIENTATION_UNAVAILABLE else orientation * 360 / 65535,
-    )
+    return [dataclasses.replace(state, provenance=provenance)]
