@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
 from types import TracebackType
 from typing import Self
 
@@ -16,6 +18,7 @@ from cloud.latest_store import LatestObjectStore
 from cloud.settings import CloudSettings
 from cloud.vehicle_service import VehicleServicer
 from roadlink.wire.publish_server import PublishServicer
+from roadlink.wire.sequence_ledger import SequenceLedger
 from roadlink.wire.server import (
     RunningServer,
     ServiceBinding,
@@ -33,7 +36,8 @@ class CloudNode:
         self.store = LatestObjectStore(max_age_ms=settings.max_age_ms)
         self.feed = ChangeFeed()
         self.sink = StoreSink(self.store, self.feed)
-        self.publish = PublishServicer(self.sink)
+        self.ledger = _make_ledger(settings.state_dir)
+        self.publish = PublishServicer(self.sink, ledger=self.ledger)
         self.vehicles = VehicleServicer(self.store, self.feed)
         self.fusion = FusionServicer(settings.node_id, self.store, self.counters, self.feed)
         self._server: RunningServer | None = None
@@ -75,3 +79,12 @@ class CloudNode:
         if self._server is not None:
             await self._server.stop()
             self._server = None
+        if self.ledger is not None:
+            await asyncio.to_thread(self.ledger.close)
+
+
+def _make_ledger(state_dir: Path | None) -> SequenceLedger | None:
+    if state_dir is None:
+        return None
+    state_dir.mkdir(parents=True, exist_ok=True)
+    return SequenceLedger(state_dir / "ledger.db")

@@ -12,6 +12,7 @@ from v2x.roadside.v1 import roadside_service_pb2_grpc as rs_grpc
 from roadlink.wire.publish_server import PublishServicer
 from roadlink.wire.server import ROADSIDE_SERVICE, RunningServer, ServiceBinding, start_server
 from roadlink.wire.uplink import BatchUplink
+from roadside.durable_uplink import DurableUplink, OutboxLedger
 from roadside.forwarding import ForwardingSink
 from roadside.settings import RoadsideSettings
 
@@ -23,15 +24,10 @@ class RoadsideNode:
 
     def __init__(self, settings: RoadsideSettings) -> None:
         self.settings = settings
-        self.uplink = BatchUplink(
-            settings.cloud_target,
-            settings.node_id,
-            max_batch_items=settings.uplink_batch_items,
-            linger_s=settings.uplink_linger_ms / 1000,
-            capacity_items=settings.uplink_capacity_items,
-        )
+        self.uplink = _make_uplink(settings)
         self.sink = ForwardingSink(self.uplink)
-        self.publish = PublishServicer(self.sink)
+        ledger = OutboxLedger(self.uplink.outbox) if isinstance(self.uplink, DurableUplink) else None
+        self.publish = PublishServicer(self.sink, ledger=ledger)
         self._server: RunningServer | None = None
         self._uplink_task: asyncio.Task[None] | None = None
 
@@ -68,3 +64,28 @@ class RoadsideNode:
             self._uplink_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._uplink_task
+        if isinstance(self.uplink, DurableUplink):
+            await self.uplink.close()
+
+
+def _make_uplink(settings: RoadsideSettings) -> BatchUplink:
+    """The cloud uplink: on disk (store and forward) with a state_dir, else in memory."""
+    linger_s = settings.uplink_linger_ms / 1000
+    if settings.state_dir is None:
+        return BatchUplink(
+            settings.cloud_target,
+            settings.node_id,
+            max_batch_items=settings.uplink_batch_items,
+            linger_s=linger_s,
+            capacity_items=settings.uplink_capacity_items,
+        )
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    return DurableUplink(
+        settings.cloud_target,
+        settings.node_id,
+        settings.state_dir / "outbox.db",
+        max_batch_items=settings.uplink_batch_items,
+        linger_s=linger_s,
+        capacity_items=settings.uplink_capacity_items,
+        durable_sync=settings.durable_sync,
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import ClassVar
 
 from pydantic import Field
@@ -23,4 +24,15 @@ class RoadsideSettings(TierSettings):
     cloud_target: str = Field("127.0.0.1:50071", description="Cloud node gRPC address host:port.")
     uplink_batch_items: int = Field(256, gt=0, description="Most messages per batch to the cloud.")
     uplink_linger_ms: float = Field(2.0, ge=0, description="Longest wait for a batch to fill, ms.")
-    uplink_capacity_items: int = Field(50_000, gt=0, description="Messages held for the cloud before backpressure.")
+    uplink_capacity_items: int = Field(
+        50_000,
+        gt=0,
+        description="Messages held for the cloud: in memory before backpressure, or on disk (with state_dir) "
+        "before the oldest bulk messages are dropped.",
+    )
+    state_dir: Path | None = Field(
+        None,
+        description="Directory for the durable outbox (store and forward to the cloud) and the ledger of "
+        "accepted gateway batches; None keeps everything in memory (lost on restart).",
+    )
+    durable_sync: bool = Field(False, description="fsync every commit (survives power loss, slower).")

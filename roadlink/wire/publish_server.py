@@ -19,9 +19,17 @@ from v2x.roadside.v1 import roadside_service_pb2_grpc as rs_grpc
 
 from roadlink.domain.errors import ValidationError
 
-__all__ = ["BatchSink", "PublishServicer", "PublishStats"]
+__all__ = ["AcceptedLedger", "BatchSink", "PublishServicer", "PublishStats", "batch_item_count"]
 
 _log = logging.getLogger(__name__)
+
+
+class AcceptedLedger(Protocol):
+    """Durable memory of the highest accepted sequence per (sender_id, sender_epoch)."""
+
+    def load(self) -> dict[tuple[str, int], int]: ...
+
+    async def record(self, key: tuple[str, int], sequence: int) -> None: ...
 
 
 class BatchSink(Protocol):
@@ -56,13 +64,15 @@ class PublishServicer(rs_grpc.RoadsideServiceServicer):
     """Accepts batches, drops ones already accepted from the same (sender, epoch), acks cumulatively.
 
     The table of highest accepted sequence per (sender_id, sender_epoch) is bounded to `max_senders`
-    entries; the least recently used entry is evicted when it is full.
+    entries; the least recently used entry is evicted when it is full. With a `ledger` it is also kept on
+    disk and reloaded at start, so the node still drops resent batches after a restart.
     """
 
-    def __init__(self, sink: BatchSink, *, max_senders: int = 10_000) -> None:
+    def __init__(self, sink: BatchSink, *, max_senders: int = 10_000, ledger: AcceptedLedger | None = None) -> None:
         self._sink = sink
         self._max_senders = max_senders
-        self._accepted: OrderedDict[tuple[str, int], int] = OrderedDict()
+        self._ledger = ledger
+        self._accepted: OrderedDict[tuple[str, int], int] = OrderedDict(ledger.load() if ledger else {})
         self.stats = PublishStats()
 
     async def Publish(  # noqa: N802 - generated method name
@@ -83,6 +93,8 @@ class PublishServicer(rs_grpc.RoadsideServiceServicer):
             return rs_pb2.PublishResponse(acknowledged_sequence=last)
         rejections = await self._sink.accept(batch)
         self._remember(key, batch.sequence)
+        if self._ledger is not None:
+            await self._ledger.record(key, batch.sequence)
         self.stats.batches_accepted += 1
         self.stats.items_rejected += len(rejections)
         self.stats.items_accepted += batch_item_count(batch) - len(rejections)

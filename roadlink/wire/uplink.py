@@ -206,7 +206,7 @@ class BatchUplink:
                 call.cancel()
 
     async def _write_loop(self, call: _PublishCall) -> None:
-        for batch, _, _ in list(self._unacked):
+        for batch in await self._unacknowledged_batches():
             await call.write(batch)
             self.stats.batches_resent += 1
         while True:
@@ -245,10 +245,20 @@ class BatchUplink:
 
     async def _read_acks(self, call: _PublishCall) -> None:
         async for response in call:
-            async with self._changed:
-                self._acknowledge(response)
-                self._changed.notify_all()
+            await self._on_ack(response)
         raise ConnectionError("node closed the publish stream")
+
+    # The batch store: in memory here; roadside.durable_uplink overrides these three with a disk outbox.
+
+    async def _unacknowledged_batches(self) -> list[rs_pb2.PublishRequest]:
+        """Batches to resend, in order, when a session starts."""
+        return [batch for batch, _, _ in self._unacked]
+
+    async def _on_ack(self, response: rs_pb2.PublishResponse) -> None:
+        """Forget every batch the response acknowledges."""
+        async with self._changed:
+            self._acknowledge(response)
+            self._changed.notify_all()
 
     def _acknowledge(self, response: rs_pb2.PublishResponse) -> None:
         while self._unacked and self._unacked[0][0].sequence <= response.acknowledged_sequence:

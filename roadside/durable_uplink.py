@@ -1,0 +1,165 @@
+"""A BatchUplink whose buffer is the on-disk Outbox: store and forward across link and node failures.
+
+`send_many` returns once the messages are committed to disk (the gateway's batch is acknowledged then),
+batches are built from the outbox with persisted numbers, and acknowledgements delete them. All disk work
+runs in one worker thread, never on the event loop. Overflow follows the outbox's policy: oldest bulk
+messages are dropped and counted; when safety messages alone fill it, `send_many` waits (backpressure)
+and raises TimeoutError after `timeout_s`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TypeVar
+
+from google.protobuf.message import Message
+from v2x.roadside.v1 import roadside_service_pb2 as rs_pb2
+
+from roadlink.domain.clock import now_unix_ms
+from roadlink.wire.backoff import Backoff
+from roadlink.wire.uplink import BATCH_FIELDS, SAFETY_FIELDS, BatchUplink, OnDone
+from roadside.outbox import Outbox, OutboxFull, StoredBatch
+
+__all__ = ["DurableUplink", "OutboxLedger"]
+
+_T = TypeVar("_T")
+_FULL_RETRY_S = 0.05
+
+
+class DurableUplink(BatchUplink):
+    """Publish client backed by an Outbox file at `path`. Call `close()` after the run task ends."""
+
+    def __init__(
+        self,
+        target: str,
+        sender_id: str,
+        path: Path,
+        *,
+        max_batch_items: int = 256,
+        linger_s: float = 0.002,
+        capacity_items: int = 1_000_000,
+        backoff: Backoff | None = None,
+        durable_sync: bool = False,
+    ) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="roadside-outbox")
+        self.outbox = Outbox(path, capacity_items, durable_sync=durable_sync)
+        super().__init__(
+            target,
+            sender_id,
+            max_batch_items=max_batch_items,
+            linger_s=linger_s,
+            capacity_items=capacity_items,
+            backoff=backoff,
+            sender_epoch=self.outbox.epoch,
+        )
+
+    @property
+    def pending_items(self) -> int:
+        """Messages on disk that the cloud has not acknowledged."""
+        return self.outbox.pending
+
+    async def send(
+        self, field: str, message: Message, *, timeout_s: float | None = None, on_done: OnDone | None = None
+    ) -> None:
+        """Commit one message to the outbox (the in-memory fast path of the base class does not apply)."""
+        await self.send_many(field, (message,), timeout_s=timeout_s, on_done=on_done)
+
+    async def send_many(
+        self,
+        field: str,
+        messages: Iterable[Message],
+        *,
+        timeout_s: float | None = None,
+        on_done: OnDone | None = None,
+    ) -> None:
+        """Commit messages to the outbox; `on_done` runs once they are on disk."""
+        if field not in BATCH_FIELDS:
+            raise ValueError(f"unknown batch field {field!r}")
+        rows = [(field, field in SAFETY_FIELDS, message.SerializeToString()) for message in messages]
+        await self._store(rows, None, timeout_s)
+        if on_done is not None:
+            on_done()
+
+    async def store_batch(self, batch: rs_pb2.PublishRequest, *, timeout_s: float | None = None) -> None:
+        """Commit every item of an inbound batch, and its (sender, epoch, sequence), in one transaction."""
+        rows = [
+            (field, field in SAFETY_FIELDS, item.SerializeToString())
+            for field in sorted(BATCH_FIELDS)
+            for item in getattr(batch, field)
+        ]
+        await self._store(rows, (batch.sender_id, batch.sender_epoch, batch.sequence), timeout_s)
+
+    async def _store(
+        self, rows: list[tuple[str, bool, bytes]], accepted: tuple[str, int, int] | None, timeout_s: float | None
+    ) -> None:
+        async with asyncio.timeout(timeout_s):
+            while True:
+                try:
+                    dropped = await self._disk(functools.partial(self.outbox.append, rows, accepted=accepted))
+                    break
+                except OutboxFull:
+                    await asyncio.sleep(_FULL_RETRY_S)
+        self.stats.items_queued += len(rows)
+        self.stats.items_dropped += dropped
+        self._items_ready.set()
+
+    async def close(self) -> None:
+        """Close the outbox file and its worker thread."""
+        await self._disk(self.outbox.close)
+        self._executor.shutdown(wait=True)
+
+    async def _next_batch(self) -> rs_pb2.PublishRequest:
+        while True:
+            self._items_ready.clear()
+            stored = await self._disk(self.outbox.take_batch, self._max_batch)
+            if stored is not None:
+                return self._request(stored)
+            await self._items_ready.wait()
+            if self._linger_s > 0:
+                await asyncio.sleep(self._linger_s)
+
+    async def _unacknowledged_batches(self) -> list[rs_pb2.PublishRequest]:
+        return [self._request(stored) for stored in await self._disk(self.outbox.unacknowledged)]
+
+    async def _on_ack(self, response: rs_pb2.PublishResponse) -> None:
+        removed = await self._disk(self.outbox.acknowledge, response.acknowledged_sequence)
+        self.stats.items_acked += removed
+        self.stats.items_rejected += len(response.rejections)
+        async with self._changed:
+            self._changed.notify_all()
+
+    def _request(self, stored: StoredBatch) -> rs_pb2.PublishRequest:
+        batch = rs_pb2.PublishRequest(
+            sender_id=self._sender_id,
+            sender_epoch=self._epoch,
+            sequence=stored.sequence,
+            sent_time_unix_ms=now_unix_ms(),
+        )
+        for field, payload in stored.rows:
+            getattr(batch, field).add().MergeFromString(payload)
+        return batch
+
+    async def _disk(self, call: Callable[..., _T], *args: object) -> _T:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, functools.partial(call, *args))
+
+
+class OutboxLedger:
+    """The PublishServicer ledger of a durable roadside node: the outbox's own `accepted` table.
+
+    `record` does nothing because `DurableUplink.store_batch` already wrote the sequence together with the
+    batch's rows; `load` gives the servicer what was stored before a restart.
+    """
+
+    def __init__(self, outbox: Outbox) -> None:
+        self._outbox = outbox
+
+    def load(self) -> dict[tuple[str, int], int]:
+        """The ledger as stored (call at start-up)."""
+        return self._outbox.accepted_sequences()
+
+    async def record(self, key: tuple[str, int], sequence: int) -> None:
+        """Already recorded atomically with the rows."""
