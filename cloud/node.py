@@ -79,6 +79,7 @@ class CloudNode:
         if self._server is not None:
             await self._server.stop()
             self._server = None
+        await self.publish.drain(timeout_s=10.0)
         if self.ledger is not None:
             await asyncio.to_thread(self.ledger.close)
 

@@ -7,6 +7,7 @@ decides what "safe" means (in memory for now; the durable queue makes it disk).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Sequence
@@ -73,6 +74,8 @@ class PublishServicer(rs_grpc.RoadsideServiceServicer):
         self._max_senders = max_senders
         self._ledger = ledger
         self._accepted: OrderedDict[tuple[str, int], int] = OrderedDict(ledger.load() if ledger else {})
+        self._locks: dict[tuple[str, int], asyncio.Lock] = {}
+        self._inflight: set[asyncio.Future[Sequence[rs_pb2.ItemRejection]]] = set()
         self.stats = PublishStats()
 
     async def Publish(  # noqa: N802 - generated method name
@@ -83,14 +86,27 @@ class PublishServicer(rs_grpc.RoadsideServiceServicer):
         async for batch in request_iterator:
             yield await self._handle(batch)
 
+    async def drain(self, timeout_s: float) -> None:
+        """Wait for batches already being accepted (e.g. after a hard server stop) before closing the ledger."""
+        if self._inflight:
+            await asyncio.wait(set(self._inflight), timeout=timeout_s)
+
     async def _handle(self, batch: rs_pb2.PublishRequest) -> rs_pb2.PublishResponse:
         if not batch.sender_id or batch.sequence == 0:
             raise ValidationError("invalid_batch", "sender_id must be set and sequence must be >= 1")
         key = (batch.sender_id, batch.sender_epoch)
-        last = self._accepted.get(key, 0)
-        if batch.sequence <= last:
-            self.stats.batches_duplicate += 1
-            return rs_pb2.PublishResponse(acknowledged_sequence=last)
+        async with self._lock_for(key):  # a reconnected sender's old and new streams never race
+            last = self._accepted.get(key, 0)
+            if batch.sequence <= last:
+                self.stats.batches_duplicate += 1
+                return rs_pb2.PublishResponse(acknowledged_sequence=last)
+            work = asyncio.ensure_future(self._accept(key, batch))
+            self._inflight.add(work)
+            work.add_done_callback(self._inflight.discard)
+            rejections = await asyncio.shield(work)  # a cancelled call never splits accept from record
+        return rs_pb2.PublishResponse(acknowledged_sequence=batch.sequence, rejections=rejections)
+
+    async def _accept(self, key: tuple[str, int], batch: rs_pb2.PublishRequest) -> Sequence[rs_pb2.ItemRejection]:
         rejections = await self._sink.accept(batch)
         self._remember(key, batch.sequence)
         if self._ledger is not None:
@@ -100,10 +116,19 @@ class PublishServicer(rs_grpc.RoadsideServiceServicer):
         self.stats.items_accepted += batch_item_count(batch) - len(rejections)
         for item in rejections:
             _log.warning("rejected %s[%d] from %s: %s", item.field, item.index, key, item.reason)
-        return rs_pb2.PublishResponse(acknowledged_sequence=batch.sequence, rejections=rejections)
+        return rejections
+
+    def _lock_for(self, key: tuple[str, int]) -> asyncio.Lock:
+        lock = self._locks.get(key)
+        if lock is None:
+            lock = self._locks[key] = asyncio.Lock()
+        return lock
 
     def _remember(self, key: tuple[str, int], sequence: int) -> None:
         self._accepted[key] = sequence
         self._accepted.move_to_end(key)
         while len(self._accepted) > self._max_senders:
-            self._accepted.popitem(last=False)
+            evicted, _ = self._accepted.popitem(last=False)
+            lock = self._locks.get(evicted)
+            if lock is not None and not lock.locked():
+                del self._locks[evicted]

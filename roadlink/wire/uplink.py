@@ -100,6 +100,11 @@ class BatchUplink:
         return len(self._safety) + len(self._bulk) + self._unacked_items
 
     @property
+    def unacked_batches(self) -> int:
+        """Batches written but not yet acknowledged by the node."""
+        return len(self._unacked)
+
+    @property
     def oldest_unacked_age_ms(self) -> int:
         """How long the oldest unacknowledged batch has waited for its ack, ms (0 when none): the uplink lag."""
         if not self._unacked:

@@ -14,7 +14,7 @@ import socket
 import subprocess
 import sys
 from collections import Counter
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 
 import pytest
@@ -57,17 +57,21 @@ class Cloud:
         self.port = 0
         self._server: RunningServer | None = None
         self._ledger: SequenceLedger | None = None
+        self._servicer: PublishServicer | None = None
 
     async def start(self) -> None:
         self._ledger = SequenceLedger(self.ledger_path)
-        servicer = PublishServicer(self.counter, ledger=self._ledger)
+        servicer = self._servicer = PublishServicer(self.counter, ledger=self._ledger)
         binding = ServiceBinding(servicer, rs_grpc.add_RoadsideServiceServicer_to_server, ROADSIDE_SERVICE)
         self._server = await start_server([binding], f"127.0.0.1:{self.port}")
         self.port = self._server.port
 
     async def kill(self) -> None:
+        """Stop hard (no grace for calls); batches already being accepted finish, as in a cloud node."""
         if self._server is not None:
             await self._server.server.stop(0)
+        if self._servicer is not None:
+            await self._servicer.drain(10.0)
         if self._ledger is not None:
             self._ledger.close()
 
@@ -81,10 +85,14 @@ def _frame(index: int) -> perception_pb2.PerceptionFrame:
     return perception_pb2.PerceptionFrame(source_id="rsu-1", frame_sequence=index, objects=objects)
 
 
-async def _until(predicate: object, what: str) -> None:
-    async with asyncio.timeout(WAIT_S):
-        while not predicate():  # type: ignore[operator]
-            await asyncio.sleep(0.02)
+async def _until(predicate: Callable[[], bool], what: str) -> None:
+    """Poll `predicate` until it holds; fail naming `what` after WAIT_S."""
+    try:
+        async with asyncio.timeout(WAIT_S):
+            while not predicate():
+                await asyncio.sleep(0.001)
+    except TimeoutError:
+        pytest.fail(f"timed out waiting for {what}")
 
 
 @contextlib.asynccontextmanager
@@ -107,7 +115,7 @@ async def test_cloud_down_for_a_while_loses_no_safety_message(tmp_path: Path) ->
         listen="127.0.0.1:0",
         cloud_target=f"127.0.0.1:{cloud.port}",
         state_dir=tmp_path / "rsu",
-        uplink_capacity_items=3_000,
+        uplink_capacity_items=4_000,
     )
     async with RoadsideNode(settings) as roadside, _writer(f"127.0.0.1:{roadside.port}") as writer:
         for i in range(500):
@@ -128,6 +136,7 @@ async def test_cloud_down_for_a_while_loses_no_safety_message(tmp_path: Path) ->
     assert max(cloud.counter.states.values()) == 1
     assert dropped > 0  # the bound was hit, and only bulk frames gave way
     assert len(cloud.counter.frames) + dropped == 2_500
+    assert cloud.counter.frames  # at most 3,000 states are held, so frames fit beside them
     assert max(cloud.counter.frames.values()) == 1
 
 
@@ -170,6 +179,7 @@ async def test_roadside_killed_mid_stream_loses_and_doubles_nothing(tmp_path: Pa
         async with _writer(f"127.0.0.1:{port}") as writer:
             sending = asyncio.create_task(_send_states(writer, 3_000))
             await _until(lambda: len(cloud.counter.states) >= 500, "first states at the cloud")
+            await _until(lambda: writer.unacked_batches > 0, "a gateway batch in flight")
             roadside.send_signal(signal.SIGKILL)  # a crash mid-stream: batches in flight, no clean shutdown
             await asyncio.to_thread(roadside.wait, 10)
             resent_before = writer.stats.batches_resent

@@ -1,0 +1,97 @@
+"""Track initiation: new tentative tracks from unassigned detections, confirmed by an M-of-N test.
+
+A track is confirmed once it was hit (updated by at least one detection) in ``m`` of its latest ``n``
+tracker steps, counting the step that created it. A tentative track still unconfirmed after ``n`` steps
+has failed and is removed by the tracker. Detections of the kinds in ``confirm_immediately`` (by default
+vehicle self-reports, which are authenticated, identity-bearing and accurate) start confirmed tracks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from roadlink.fusion.detections import Detections, SourceKind
+from roadlink.fusion.state import BoolArray, IntArray, TrackTable
+
+__all__ = ["MOfNInitiator"]
+
+_HISTORY_BITS = 32
+
+
+@dataclass(frozen=True, slots=True)
+class MOfNInitiator:
+    """M-of-N confirmation (module docstring).
+
+    Attributes:
+        m, n: Hits required within the latest ``n`` steps; ``1 <= m <= n <= 32``.
+        initial_velocity_std_mps: Velocity standard deviation (m/s, each axis) of a track started from a
+            detection without velocity; its velocity starts at zero.
+        confirm_immediately: Source kinds whose detections start confirmed tracks.
+    """
+
+    m: int = 2
+    n: int = 3
+    initial_velocity_std_mps: float = 10.0
+    confirm_immediately: frozenset[SourceKind] = frozenset({SourceKind.VEHICLE_SELF_REPORT})
+
+    def __post_init__(self) -> None:
+        """Validate ``m`` and ``n``."""
+        if not 1 <= self.m <= self.n <= _HISTORY_BITS:
+            raise ValueError(f"need 1 <= m <= n <= 32, got m={self.m}, n={self.n}")
+
+    def initiate(
+        self, table: TrackTable, detections: Detections, rows: IntArray, first_id: int, step: int, scan: int
+    ) -> slice:
+        """Append one tentative track per detection in ``rows`` ``(K,)``, with ids ``first_id ...``.
+
+        Returns:
+            The table rows of the new tracks.
+        """
+        states = np.concatenate([detections.positions_m[rows], detections.velocities_mps[rows]], axis=1)
+        covs = detections.covariances[rows].copy()
+        no_velocity = ~detections.has_velocity[rows]
+        covs[no_velocity, :2, 2:] = 0.0
+        covs[no_velocity, 2:, :2] = 0.0
+        covs[no_velocity, 2:, 2:] = np.eye(2) * self.initial_velocity_std_mps**2
+        times = detections.times_ms[rows]
+        immediate = np.isin(detections.kinds[rows], [int(kind) for kind in self.confirm_immediately])
+        return table.append(
+            len(rows),
+            ids=np.arange(first_id, first_id + len(rows), dtype=np.uint64),
+            states=states,
+            covs=covs,
+            object_class=detections.object_class[rows],
+            class_confidence=detections.class_confidence[rows],
+            times_ms=times,
+            first_seen_ms=times,
+            last_update_ms=times,
+            hits=np.ones(len(rows), np.int32),
+            confirmed=immediate,
+            last_step=np.full(len(rows), step, np.int64),
+            last_scan=np.full(len(rows), scan, np.int64),
+        )
+
+    def record_step(self, table: TrackTable, hit: BoolArray) -> None:
+        """Close a tracker step: shift each track's hit history, count misses and confirm tracks.
+
+        Args:
+            table: All tracks.
+            hit: ``(N,)`` whether each track was updated (or created) during the step.
+        """
+        table.hit_history[:] = (table.hit_history << np.uint32(1)) | hit.astype(np.uint32)
+        table.misses[:] = np.where(hit, 0, table.misses + 1)
+        table.age_steps[:] += 1
+        window = np.uint32((1 << self.n) - 1)
+        recent_hits = _popcount(table.hit_history & window)
+        table.confirmed[:] |= recent_hits >= self.m
+
+    def failed(self, table: TrackTable) -> BoolArray:
+        """``(N,)`` tentative tracks that did not reach ``m`` hits within their first ``n`` steps."""
+        return np.asarray(~table.confirmed & (table.age_steps >= self.n))
+
+
+def _popcount(values: np.ndarray[tuple[int], np.dtype[np.uint32]]) -> IntArray:
+    """Set bits of each ``uint32``, ``(N,) -> (N,)``."""
+    return np.asarray(np.bitwise_count(values), dtype=np.int64)

@@ -1,0 +1,289 @@
+"""Track-to-track fusion by covariance intersection (CI), vectorized over pairs.
+
+An RSU object list is the output of the RSU's own tracker: its errors are correlated over time and with
+our track (which already holds earlier estimates from the same RSU). A Kalman update would count that
+information twice and become over-confident. CI is consistent for any unknown cross-correlation::
+
+    P^-1 = w Pa^-1 + (1 - w) Pb^-1,    x = P (w Pa^-1 xa + (1 - w) Pb^-1 xb),    0 <= w <= 1.
+
+It is evaluated in covariance form: with ``M = w Pb + (1 - w) Pa``, ``P = Pb M^-1 Pa`` and
+``x = w Pb M^-1 xa + (1 - w) Pa M^-1 xb``, one 4x4 inverse for the chosen ``w``.
+
+``w`` minimizes ``trace(P)``, a convex function of ``w`` that is a ratio of two polynomials of degree 3 and 4
+whose coefficients follow in closed form from ``C = Pa^-1 (Pb - Pa)`` (:func:`trace_polynomials`). A
+bracketed Newton iteration on those scalars, vectorized over pairs, finds the minimizer to rounding
+accuracy in a few steps (at most ``newton_iterations``). The result falls back to the better end (``w = 0``
+or ``1``) if that is lower, so the fused trace never exceeds ``min(trace Pa, trace Pb)``.
+
+RSU object lists also carry the RSU's own object id. :class:`TrackLinks` remembers which global track each
+(source, object id) was last fused into, so that the next estimate of that RSU track is tried against the
+same global track with a wider gate (:meth:`roadlink.fusion.gating.MahalanobisGate.gate_linked`): a
+stretch of large, time-correlated RSU errors then does not split the object into two tracks.
+
+An estimate without velocity (``Hb = [I 0]``, position covariance ``Rb``) uses the partial-observation form
+``P^-1 = w Pa^-1 + (1 - w) Hb^T Rb^-1 Hb``, which is a Kalman update with ``Rb w / (1 - w)`` followed by a
+``1 / w`` scaling; ``w`` is picked from a fixed grid (2x2 closed forms, vectorized over pairs and grid).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from roadlink.fusion.matrices import FloatArray, inv2, invert4, symmetrize
+from roadlink.fusion.state import BoolArray, IntArray
+from roadlink.fusion.updater import joseph_update
+
+__all__ = [
+    "CIResult",
+    "CovarianceIntersectionFuser",
+    "TrackLinks",
+    "covariance_intersection",
+    "partial_covariance_intersection",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class CIResult:
+    """Fused ``states (E, 4)``, ``covs (E, 4, 4)`` and the chosen weights ``omega (E,)`` of the first estimate."""
+
+    states: FloatArray
+    covs: FloatArray
+    omega: FloatArray
+
+
+_NODES = np.linspace(0.0, 1.0, 5)
+_OMEGA_TOLERANCE = 1e-7
+_NODE_POWERS = _NODES[:, None] ** np.arange(5)
+
+
+def _evaluate(p: FloatArray, q: FloatArray, omega: FloatArray) -> tuple[FloatArray, ...]:
+    """``p, p', p'', q, q', q''`` at ``omega`` ``(E,)`` for cubics ``p`` ``(E, 4)`` and quartics ``q`` ``(E, 5)``."""
+    w2 = omega * omega
+    w3 = w2 * omega
+    p0, p1, p2, p3 = p.T
+    q0, q1, q2, q3, q4 = q.T
+    return (
+        p0 + p1 * omega + p2 * w2 + p3 * w3,
+        p1 + 2.0 * p2 * omega + 3.0 * p3 * w2,
+        2.0 * p2 + 6.0 * p3 * omega,
+        q0 + q1 * omega + q2 * w2 + q3 * w3 + q4 * w3 * omega,
+        q1 + 2.0 * q2 * omega + 3.0 * q3 * w2 + 4.0 * q4 * w3,
+        2.0 * q2 + 6.0 * q3 * omega + 12.0 * q4 * w2,
+    )
+
+
+def _sum_products(a: FloatArray, b: FloatArray) -> FloatArray:
+    """``trace(a @ b.T)`` (the sum of elementwise products) for stacks ``(E, 4, 4)``, shape ``(E,)``."""
+    return np.asarray(np.einsum("eij,eij->e", a, b))
+
+
+def trace_polynomials(p_a: FloatArray, p_b: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Polynomials ``p`` (degree 3) and ``q`` (degree 4) with ``trace(CI(w)) = p(w) / q(w)`` for pairs ``(E, 4, 4)``.
+
+    With ``C = Pa^-1 (Pb - Pa)``: ``M(w) = Pa (I + w C)`` and ``CI(w) = Pb M^-1 Pa = Pb adj(I + w C) / q(w)``
+    where ``q(w) = det(I + w C) = sum_k e_k w^k`` (``e_k`` from the power sums ``trace(C^k)`` by Newton's
+    identities) and ``adj(I + w C) = sum_k w^k B_k`` with ``B_0 = I``, ``B_k = e_k I - C B_(k-1)``.
+
+    Returns:
+        ``(p (E, 4), q (E, 5))`` coefficients in increasing powers of ``w``.
+    """
+    c = invert4(p_a) @ (p_b - p_a)
+    c_t = np.swapaxes(c, 1, 2)
+    c2 = c @ c
+    c2_t = np.swapaxes(c2, 1, 2)
+    s1, s2 = np.einsum("eii->e", c), _sum_products(c, c_t)
+    s3, s4 = _sum_products(c2, c_t), _sum_products(c2, c2_t)
+    e1 = s1
+    e2 = (e1 * s1 - s2) / 2.0
+    e3 = (e2 * s1 - e1 * s2 + s3) / 3.0
+    e4 = (e3 * s1 - e2 * s2 + e1 * s3 - s4) / 4.0
+    t0, t1 = np.einsum("eii->e", p_b), _sum_products(c, p_b)
+    t2, t3 = _sum_products(c2, p_b), _sum_products(c2, np.swapaxes(c @ p_b, 1, 2))
+    p = np.stack([t0, e1 * t0 - t1, e2 * t0 - e1 * t1 + t2, e3 * t0 - e2 * t1 + e1 * t2 - t3], axis=1)
+    q = np.stack([np.ones_like(e1), e1, e2, e3, e4], axis=1)
+    return p, q
+
+
+def trace_minimizing_omega(p_a: FloatArray, p_b: FloatArray, iterations: int = 4) -> FloatArray:
+    """The ``w`` in [0, 1] minimizing ``trace(CI(w))`` for pairs ``(E, 4, 4)``.
+
+    The trace is the ratio of the polynomials of :func:`trace_polynomials`. The best of five equally
+    spaced nodes brackets the minimizer (the trace is convex in ``w``); safeguarded Newton steps on the sign
+    of ``f'`` (that of ``p' q - p q'``) refine it, and the best value seen is returned.
+    """
+    p, q = trace_polynomials(p_a, p_b)
+    rows = np.arange(len(p))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        node_values = (p @ _NODE_POWERS[:, :4].T) / (q @ _NODE_POWERS.T)
+        node_values = np.where(np.isfinite(node_values) & (node_values > 0), node_values, np.inf)
+        best = np.argmin(node_values, axis=1)
+        omega = best_omega = _NODES[best]
+        best_value = node_values[rows, best]
+        low, high = _NODES[np.maximum(best - 1, 0)], _NODES[np.minimum(best + 1, 4)]
+        for iteration in range(iterations + 1):
+            pv, p1, p2, qv, q1, q2 = _evaluate(p, q, omega)
+            value = pv / qv
+            better = (value < best_value) & (value > 0)
+            best_omega, best_value = np.where(better, omega, best_omega), np.where(better, value, best_value)
+            if iteration == iterations:
+                break
+            g = p1 * qv - pv * q1
+            low, high = np.where(g < 0, omega, low), np.where(g > 0, omega, high)
+            newton = omega - g / (p2 * qv - pv * q2)
+            step = np.where((newton >= low) & (newton <= high), newton, 0.5 * (low + high))
+            if np.all(np.abs(step - omega) < _OMEGA_TOLERANCE):
+                break
+            omega = step
+    return np.asarray(best_omega)
+
+
+def covariance_intersection(
+    x_a: FloatArray, p_a: FloatArray, x_b: FloatArray, p_b: FloatArray, newton_iterations: int = 4
+) -> CIResult:
+    """Fuse two full-state estimates per pair by trace-minimizing CI (module docstring).
+
+    Args:
+        x_a, x_b: ``(E, 4)`` estimates.
+        p_a, p_b: ``(E, 4, 4)`` positive-definite covariances.
+        newton_iterations: Safeguarded Newton steps refining ``w``.
+    """
+    omega = trace_minimizing_omega(p_a, p_b, newton_iterations)
+    m_inv = invert4(p_a + omega[:, None, None] * (p_b - p_a))
+    cov = symmetrize(p_b @ m_inv @ p_a)
+    states = omega[:, None] * (p_b @ (m_inv @ x_a[:, :, None]))[:, :, 0]
+    states += (1.0 - omega)[:, None] * (p_a @ (m_inv @ x_b[:, :, None]))[:, :, 0]
+    trace, trace_a, trace_b = (np.einsum("eii->e", c) for c in (cov, p_a, p_b))
+    use_a = np.flatnonzero((trace_a < trace) & (trace_a <= trace_b))
+    use_b = np.flatnonzero((trace_b < trace) & ~((trace_a < trace) & (trace_a <= trace_b)))
+    states[use_a], cov[use_a], omega[use_a] = x_a[use_a], p_a[use_a], 1.0
+    states[use_b], cov[use_b], omega[use_b] = x_b[use_b], p_b[use_b], 0.0
+    return CIResult(states, cov, omega)
+
+
+def partial_covariance_intersection(
+    x_a: FloatArray, p_a: FloatArray, z_b: FloatArray, r_b: FloatArray, grid_points: int = 16
+) -> CIResult:
+    """CI of full states ``(E, 4)``/``(E, 4, 4)`` with position-only estimates ``(E, 2)``/``(E, 2, 2)``.
+
+    ``w`` is the best of ``grid_points`` midpoints of (0, 1) and ``w = 1`` (no fusion).
+    """
+    omegas = (np.arange(grid_points) + 0.5) / grid_points
+    scale = omegas / (1.0 - omegas)
+    s_inv = inv2(p_a[:, None, :2, :2] + scale[None, :, None, None] * r_b[:, None])[0]
+    u = p_a[:, :2, :] @ p_a[:, :, :2]
+    reduction = np.einsum("egij,eji->eg", s_inv, u)
+    trace_a = np.trace(p_a, axis1=1, axis2=2)
+    trace = (trace_a[:, None] - reduction) / omegas[None, :]
+    best = np.argmin(trace, axis=1)
+    rows = np.arange(len(best))
+    fuse = trace[rows, best] < trace_a
+    omega = np.where(fuse, omegas[best], 1.0)
+    states, cov = x_a.copy(), p_a.copy()
+    if np.any(fuse):
+        updated, updated_cov = joseph_update(x_a[fuse], p_a[fuse], z_b[fuse], scale[best[fuse], None, None] * r_b[fuse])
+        states[fuse] = updated
+        cov[fuse] = updated_cov / omega[fuse, None, None]
+    return CIResult(states, cov, omega)
+
+
+@dataclass(frozen=True, slots=True)
+class CovarianceIntersectionFuser:
+    """The track-to-track fusion role: CI of tracks with RSU estimates, with or without velocity."""
+
+    newton_iterations: int = 4
+    grid_points: int = 16
+
+    def fuse(
+        self,
+        states: FloatArray,
+        covs: FloatArray,
+        estimates: FloatArray,
+        estimate_covs: FloatArray,
+        has_velocity: BoolArray,
+    ) -> tuple[FloatArray, FloatArray]:
+        """Fuse predicted tracks ``(E, 4)``/``(E, 4, 4)`` with estimates ``(E, 4)``/``(E, 4, 4)`` at the same times.
+
+        Rows with ``has_velocity`` False use only the position part of the estimate.
+        """
+        if has_velocity.all():
+            result = covariance_intersection(states, covs, estimates, estimate_covs, self.newton_iterations)
+            return result.states, result.covs
+        out_states, out_covs = states.copy(), covs.copy()
+        full = np.flatnonzero(has_velocity)
+        if len(full):
+            result = covariance_intersection(
+                states[full], covs[full], estimates[full], estimate_covs[full], self.newton_iterations
+            )
+            out_states[full], out_covs[full] = result.states, result.covs
+        partial = np.flatnonzero(~has_velocity)
+        result = partial_covariance_intersection(
+            states[partial], covs[partial], estimates[partial, :2], estimate_covs[partial, :2, :2], self.grid_points
+        )
+        out_states[partial], out_covs[partial] = result.states, result.covs
+        return out_states, out_covs
+
+
+_OBJECT_BITS = 43
+_OBJECT_MASK = (1 << _OBJECT_BITS) - 1
+
+
+class TrackLinks:
+    """Memory of source track -> global track links, as sorted arrays (no per-link Python objects).
+
+    A key packs a tracker source index (< 2^20) and the source's object id (masked to 43 bits). Links not
+    refreshed for ``memory_ms`` are forgotten.
+    """
+
+    def __init__(self, memory_ms: int = 3000) -> None:
+        """Create an empty memory."""
+        self.memory_ms = memory_ms
+        self._keys = np.zeros(0, np.int64)
+        self._track_ids = np.zeros(0, np.uint64)
+        self._times_ms = np.zeros(0, np.int64)
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    @staticmethod
+    def keys(source_index: IntArray, object_ids: IntArray) -> IntArray:
+        """Keys ``(M,)`` for source indices and object ids ``(M,)``; -1 where either is negative (no link)."""
+        valid = (source_index >= 0) & (object_ids >= 0)
+        return np.where(valid, (source_index << _OBJECT_BITS) | (object_ids & _OBJECT_MASK), -1)
+
+    def lookup(self, keys: IntArray) -> np.ndarray[tuple[int], np.dtype[np.uint64]]:
+        """Linked global track id per key ``(M,)``, 0 where there is none."""
+        if not len(self._keys):
+            return np.zeros(len(keys), np.uint64)
+        position = np.minimum(np.searchsorted(self._keys, keys), len(self._keys) - 1)
+        found = (self._keys[position] == keys) & (keys >= 0)
+        return np.where(found, self._track_ids[position], np.uint64(0))
+
+    def record(
+        self, keys: IntArray, track_ids: np.ndarray[tuple[int], np.dtype[np.uint64]], times_ms: IntArray
+    ) -> None:
+        """Link ``keys`` to ``track_ids`` as of ``times_ms`` (all ``(K,)``), replacing older links.
+
+        Keys of -1 are skipped.
+        """
+        valid = keys >= 0
+        keys, track_ids, times_ms = keys[valid], track_ids[valid], times_ms[valid]
+        if len(self._keys):
+            position = np.minimum(np.searchsorted(self._keys, keys), len(self._keys) - 1)
+            known = self._keys[position] == keys
+            self._track_ids[position[known]] = track_ids[known]
+            self._times_ms[position[known]] = times_ms[known]
+            keys, track_ids, times_ms = keys[~known], track_ids[~known], times_ms[~known]
+        if len(keys):
+            all_keys = np.concatenate([keys, self._keys])
+            unique, first = np.unique(all_keys, return_index=True)
+            self._keys = unique
+            self._track_ids = np.concatenate([track_ids, self._track_ids])[first]
+            self._times_ms = np.concatenate([times_ms, self._times_ms])[first]
+
+    def forget_before(self, time_ms: int) -> None:
+        """Drop links last refreshed before ``time_ms - memory_ms``."""
+        keep = self._times_ms >= time_ms - self.memory_ms
+        if not keep.all():
+            self._keys, self._track_ids, self._times_ms = self._keys[keep], self._track_ids[keep], self._times_ms[keep]

@@ -1,0 +1,332 @@
+"""The multi-source tracker: the roles of this package composed into a push-style loop.
+
+``step(time_unix_ms, detections)`` pushes a batch of detections (any sources, any times) and advances the
+tracker's clock. Detections wait in the reorder window (:mod:`.ordering`), then each released scan, in
+time order, is associated with the global tracks of the tile and fused:
+
+- gating (:mod:`.gating`) with every track predicted to each detection's own time, then GNN
+  (:mod:`.association`) on the gated pairs;
+- RSU object lists by covariance intersection (:mod:`.t2t`), raw detections and vehicle self-reports by
+  Kalman update (:mod:`.updater`);
+- a vehicle self-report goes first to the track already carrying its vehicle id; otherwise it is gated
+  like any detection against the tracks without a (fresh) vehicle id, and the id is attached to the
+  track it joins, so a connected vehicle that RSUs also see is one track carrying its id;
+- an RSU object whose RSU track was fused into a global track before is tried against that track first,
+  with a wider gate (:class:`.t2t.TrackLinks`);
+- unassigned detections start tentative tracks (:mod:`.initiator`).
+
+After the scans, the step closes: M-of-N confirmation (:mod:`.initiator`), deletion (:mod:`.deleter`,
+checked at every step, also when nothing was released), duplicate merging (:mod:`.merger`).
+Association is always against the tile's global tracks in the shared ENU frame, so an object driving
+from one RSU's coverage into another's keeps its track id.
+
+The returned snapshot holds the confirmed tracks predicted to ``time_unix_ms``; :attr:`Tracker.tracks`
+is the live table (tentative tracks included, each at its own time).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from roadlink.fusion.association import gnn_assign
+from roadlink.fusion.deleter import MissOrCovarianceDeleter
+from roadlink.fusion.detections import Detections, SourceKind
+from roadlink.fusion.gating import Hypotheses, MahalanobisGate
+from roadlink.fusion.initiator import MOfNInitiator
+from roadlink.fusion.matrices import FloatArray
+from roadlink.fusion.merger import DuplicateMerger
+from roadlink.fusion.ordering import ReorderBuffer, split_scans
+from roadlink.fusion.predictor import KalmanPredictor, interval_s
+from roadlink.fusion.state import NO_VEHICLE_ID, IntArray, TrackTable
+from roadlink.fusion.t2t import CovarianceIntersectionFuser, TrackLinks
+from roadlink.fusion.updater import KalmanUpdater
+
+__all__ = ["Tracker", "TrackerConfig", "TrackerStats"]
+
+_MAX_SOURCE_BIT = 63
+_BITS = np.left_shift(np.uint64(1), np.arange(_MAX_SOURCE_BIT + 1, dtype=np.uint64))
+_CLASS_CONFIDENCE_DECAY = 0.95
+
+
+@dataclass(frozen=True, slots=True)
+class TrackerConfig:
+    """The tracker's components and settings.
+
+    Attributes:
+        window_ms: Reorder window (ms) for late and out-of-sequence detections.
+        self_report_bucket_ms: Time bucket (ms) grouping vehicle self-reports into scans.
+        vehicle_id_timeout_ms: A track's vehicle id is "fresh" for this long (ms) after its latest self-report;
+            a report with another id may only join a track whose id is stale.
+        max_buffered: Bound of the reorder buffer (detections).
+        link_memory_ms: How long (ms) a source object id stays linked to the global track it was fused into.
+        output_tentative: Include tentative tracks in snapshots.
+    """
+
+    window_ms: int = 150
+    self_report_bucket_ms: int = 20
+    vehicle_id_timeout_ms: int = 2000
+    max_buffered: int = 1_000_000
+    link_memory_ms: int = 3000
+    output_tentative: bool = False
+    predictor: KalmanPredictor = field(default_factory=KalmanPredictor)
+    gate: MahalanobisGate = field(default_factory=MahalanobisGate)
+    updater: KalmanUpdater = field(default_factory=KalmanUpdater)
+    fuser: CovarianceIntersectionFuser = field(default_factory=CovarianceIntersectionFuser)
+    initiator: MOfNInitiator = field(default_factory=MOfNInitiator)
+    deleter: MissOrCovarianceDeleter = field(default_factory=MissOrCovarianceDeleter)
+    merger: DuplicateMerger | None = field(default_factory=DuplicateMerger)
+
+
+@dataclass(slots=True)
+class TrackerStats:
+    """Counters since the tracker was created."""
+
+    steps: int = 0
+    scans: int = 0
+    detections_received: int = 0
+    detections_fused: int = 0
+    dropped_late: int = 0
+    dropped_overflow: int = 0
+    tracks_created: int = 0
+    tracks_deleted: int = 0
+    tracks_merged: int = 0
+
+
+class Tracker:
+    """Fuses detections of one tile into global tracks (module docstring). Not thread-safe."""
+
+    def __init__(self, config: TrackerConfig | None = None) -> None:
+        """Create a tracker with no tracks."""
+        self.config = config or TrackerConfig()
+        self.stats = TrackerStats()
+        self._table = TrackTable()
+        self._buffer = ReorderBuffer(self.config.window_ms, self.config.max_buffered)
+        self._sources: dict[str, int] = {}
+        self._links = TrackLinks(self.config.link_memory_ms)
+        self._next_id = 1
+        self._step = 0
+        self._scan = 0
+
+    @property
+    def tracks(self) -> TrackTable:
+        """The live track table (do not modify)."""
+        return self._table
+
+    @property
+    def source_names(self) -> tuple[str, ...]:
+        """Source ids by bit of ``TrackTable.source_mask`` (bit 63 also stands for all later sources)."""
+        return tuple(self._sources)
+
+    def step(self, time_unix_ms: int, detections: Detections | None = None) -> TrackTable:
+        """Push ``detections``, process what the reorder window releases, and return a snapshot.
+
+        Args:
+            time_unix_ms: The tracker's clock (receiver time, unix ms); should not go backwards.
+            detections: New detections, or None to only advance the clock.
+
+        Returns:
+            A new table of the confirmed tracks predicted to ``time_unix_ms``.
+        """
+        if detections is not None:
+            self.stats.detections_received += len(detections)
+            self._buffer.push(detections)
+        released = self._buffer.release(time_unix_ms)
+        self.stats.dropped_late, self.stats.dropped_overflow = self._buffer.dropped_late, self._buffer.dropped_overflow
+        if len(released):
+            self._step += 1
+            self.stats.steps += 1
+            self._table.source_mask_prev[:] = self._table.source_mask
+            self._table.source_mask[:] = 0
+            sources = self._source_indices(released)
+            for rows in split_scans(released, self.config.self_report_bucket_ms):
+                self._process_scan(released.take(rows), sources[rows])
+            self._links.forget_before(int(released.times_ms.max()))
+            self.config.initiator.record_step(self._table, self._table.last_step == self._step)
+        self._delete(time_unix_ms)
+        if len(released) and self.config.merger is not None:
+            processed_ms = int(released.times_ms.max())
+            self.stats.tracks_merged += self.config.merger.merge(self._table, self.config.predictor, processed_ms)
+        return self.snapshot(time_unix_ms)
+
+    def snapshot(self, time_unix_ms: int) -> TrackTable:
+        """Confirmed (or, if configured, all) tracks predicted to ``time_unix_ms``, as a new table."""
+        rows = slice(None) if self.config.output_tentative else self._table.confirmed
+        snap = self._table.take(rows)
+        states, covs = self.config.predictor.predict(
+            snap.states, snap.covs, interval_s(time_unix_ms, snap.times_ms), snap.object_class.astype(np.int64)
+        )
+        snap.states[:], snap.covs[:], snap.times_ms[:] = states, covs, time_unix_ms
+        return snap
+
+    def _process_scan(self, scan: Detections, sources: IntArray) -> None:
+        """Associate one scan with the tracks, fuse the pairs, and start tracks for the rest."""
+        self._scan += 1
+        self.stats.scans += 1
+        forced_tracks, forced_detections = self._identity_pairs(scan)
+        free = _complement(len(scan), forced_detections)
+        candidates = self._candidate_tracks(scan, forced_tracks)
+        free_scan = scan.take(free) if len(forced_detections) else scan
+        link_keys = TrackLinks.keys(sources, scan.object_ids)
+        psd = self.config.predictor.psd(self._table.states, self._table.object_class.astype(np.int64))
+        linked = self._linked_hypotheses(free_scan, link_keys[free], candidates, psd)
+        gated = self.config.gate.hypothesise(self._table, free_scan, self.config.predictor, candidates, table_psd=psd)
+        hypotheses = Hypotheses.concatenate([linked, gated]) if len(linked) else gated
+        chosen = gnn_assign(
+            hypotheses.track_rows, hypotheses.detection_rows, hypotheses.distance2, self.config.gate.threshold
+        )
+        tracks = np.concatenate([forced_tracks, hypotheses.track_rows[chosen]])
+        detections = np.concatenate([forced_detections, free[hypotheses.detection_rows[chosen]]])
+        bits = _source_bits(sources)
+        self._fuse(scan, tracks, detections, bits, psd[tracks])
+        unassigned = _complement(len(scan), detections)
+        if len(unassigned):
+            self._initiate(scan, unassigned, bits)
+        track_rows = np.concatenate([tracks, self._table_rows_of_new(len(unassigned))])
+        fused = np.concatenate([detections, unassigned])
+        self._links.record(link_keys[fused], self._table.ids[track_rows], scan.times_ms[fused])
+
+    def _table_rows_of_new(self, count: int) -> IntArray:
+        """Rows of the ``count`` most recently appended tracks."""
+        return np.arange(len(self._table) - count, len(self._table), dtype=np.int64)
+
+    def _linked_hypotheses(self, scan: Detections, keys: IntArray, candidates: IntArray, psd: FloatArray) -> Hypotheses:
+        """Pairs of detections with the global track their source track was last fused into (wider gate)."""
+        rows = self._table.row_of(self._links.lookup(keys))
+        allowed = np.zeros(len(self._table) + 1, dtype=bool)
+        allowed[candidates] = True
+        linked = np.flatnonzero((rows >= 0) & allowed[rows])
+        return self.config.gate.gate_linked(
+            self._table, scan, self.config.predictor, rows[linked], linked, table_psd=psd
+        )
+
+    def _identity_pairs(self, scan: Detections) -> tuple[IntArray, IntArray]:
+        """(track row, detection) pairs of self-reports whose vehicle id a track already carries."""
+        empty = np.zeros(0, np.int64)
+        reporting = np.flatnonzero(scan.vehicle_ids != NO_VEHICLE_ID)
+        carriers = np.flatnonzero(self._table.vehicle_ids != NO_VEHICLE_ID)
+        if not len(reporting) or not len(carriers):
+            return empty, empty
+        carried = self._table.vehicle_ids[carriers]
+        order = np.argsort(carried)
+        position = np.minimum(np.searchsorted(carried[order], scan.vehicle_ids[reporting]), len(carriers) - 1)
+        found = carried[order][position] == scan.vehicle_ids[reporting]
+        return carriers[order][position[found]], reporting[found]
+
+    def _candidate_tracks(self, scan: Detections, taken: IntArray) -> IntArray:
+        """Tracks a scan may join: not already paired by id, and for self-reports, without a fresh other id."""
+        allowed = np.ones(len(self._table), dtype=bool)
+        allowed[taken] = False
+        if len(scan) and scan.kinds[0] == SourceKind.VEHICLE_SELF_REPORT:
+            stale = self._table.self_report_ms < int(scan.times_ms.min()) - self.config.vehicle_id_timeout_ms
+            allowed &= (self._table.vehicle_ids == NO_VEHICLE_ID) | stale
+        return np.flatnonzero(allowed)
+
+    def _fuse(
+        self, scan: Detections, tracks: IntArray, detections: IntArray, bits: np.ndarray, psd: FloatArray
+    ) -> None:
+        """Predict the paired tracks (PSDs ``psd``) to their detections' times and fuse each pair by source kind."""
+        table, times = self._table, scan.times_ms[detections]
+        states, covs = self.config.predictor.predict(
+            table.states[tracks],
+            table.covs[tracks],
+            interval_s(times, table.times_ms[tracks]),
+            table.object_class[tracks].astype(np.int64),
+            psd,
+        )
+        measured = np.concatenate([scan.positions_m[detections], scan.velocities_mps[detections]], axis=1)
+        noise, has_velocity = scan.covariances[detections], scan.has_velocity[detections]
+        rsu = scan.kinds[detections] == SourceKind.RSU_OBJECT_LIST
+        groups = (rsu, ~rsu & has_velocity, ~rsu & ~has_velocity)
+        for kind, mask in enumerate(groups):
+            if not mask.any():
+                continue
+            whole = bool(mask.all())
+            rows = slice(None) if whole else np.flatnonzero(mask)
+            x, p, z, r = states[rows], covs[rows], measured[rows], noise[rows]
+            if kind == 0:
+                result = self.config.fuser.fuse(x, p, z, r, has_velocity[rows])
+            elif kind == 1:
+                result = self.config.updater.update_state(x, p, z, r)
+            else:
+                result = self.config.updater.update_position(x, p, z[:, :2], r[:, :2, :2])
+            if whole:
+                states, covs = result
+            else:
+                states[rows], covs[rows] = result
+        table.states[tracks], table.covs[tracks], table.times_ms[tracks] = states, covs, times
+        table.last_update_ms[tracks] = np.maximum(table.last_update_ms[tracks], times)
+        table.hits[tracks] += 1
+        table.last_step[tracks], table.last_scan[tracks] = self._step, self._scan
+        table.source_mask[tracks] |= bits[detections]
+        self._update_class(scan, tracks, detections)
+        self._attach_vehicle_ids(scan, tracks, detections)
+        self.stats.detections_fused += len(tracks)
+
+    def _update_class(self, scan: Detections, tracks: IntArray, detections: IntArray) -> None:
+        """Keep the class of the most confident recent detection (confidence decays 5% per update).
+
+        Self-reports are authoritative for the class they state; detections of class 0 (unspecified) are ignored.
+        """
+        table = self._table
+        det_class, det_conf = scan.object_class[detections], scan.class_confidence[detections]
+        conf = table.class_confidence[tracks] * _CLASS_CONFIDENCE_DECAY
+        same = det_class == table.object_class[tracks]
+        stated = det_class != 0
+        self_report = stated & (scan.kinds[detections] == SourceKind.VEHICLE_SELF_REPORT)
+        switch = stated & ~same & ((det_conf > conf) | (table.object_class[tracks] == 0) | self_report)
+        table.object_class[tracks] = np.where(switch, det_class, table.object_class[tracks])
+        table.class_confidence[tracks] = np.where(switch, det_conf, np.where(same, np.maximum(conf, det_conf), conf))
+
+    def _attach_vehicle_ids(self, scan: Detections, tracks: IntArray, detections: IntArray) -> None:
+        if not (scan.kinds == SourceKind.VEHICLE_SELF_REPORT).any():
+            return
+        reports = scan.vehicle_ids[detections] != NO_VEHICLE_ID
+        self._table.vehicle_ids[tracks[reports]] = scan.vehicle_ids[detections[reports]]
+        self._table.self_report_ms[tracks[reports]] = scan.times_ms[detections[reports]]
+
+    def _initiate(self, scan: Detections, rows: IntArray, bits: np.ndarray) -> None:
+        new = self.config.initiator.initiate(self._table, scan, rows, self._next_id, self._step, self._scan)
+        self._next_id += len(rows)
+        self._table.source_mask[new] = bits[rows]
+        self._table.vehicle_ids[new] = scan.vehicle_ids[rows]
+        reports = scan.vehicle_ids[rows] != NO_VEHICLE_ID
+        self._table.self_report_ms[new] = np.where(reports, scan.times_ms[rows], -1)
+        self.stats.tracks_created += len(rows)
+
+    def _delete(self, now_ms: int) -> None:
+        """Remove failed tentative tracks and those the deleter rejects at ``now_ms``."""
+        table, config = self._table, self.config
+        if not len(table):
+            return
+        psd = config.predictor.psd(table.states, table.object_class.astype(np.int64))
+        _, position_covs = config.predictor.predict_position(
+            table.states, table.covs, interval_s(now_ms, table.times_ms), psd
+        )
+        doomed = config.deleter.to_delete(table, position_covs, now_ms) | config.initiator.failed(table)
+        if doomed.any():
+            self.stats.tracks_deleted += int(np.count_nonzero(doomed))
+            table.keep(~doomed)
+
+    def _source_indices(self, detections: Detections) -> IntArray:
+        """``(M,)`` tracker index of each detection's source; -1 for self-reports (identified by vehicle id)."""
+        names, inverse = np.unique(detections.source_ids, return_inverse=True)
+        indices = np.full(len(names), -1, dtype=np.int64)
+        is_report = np.zeros(len(names), dtype=bool)
+        is_report[inverse[detections.kinds == SourceKind.VEHICLE_SELF_REPORT]] = True
+        for k in np.flatnonzero(~is_report).tolist():
+            indices[k] = self._sources.setdefault(str(names[k]), len(self._sources))
+        return np.asarray(indices[inverse], dtype=np.int64)
+
+
+def _complement(count: int, taken: IntArray) -> IntArray:
+    """The indices below ``count`` not in ``taken``, ascending."""
+    free = np.ones(count, dtype=bool)
+    free[taken] = False
+    return np.flatnonzero(free)
+
+
+def _source_bits(sources: IntArray) -> np.ndarray[tuple[int], np.dtype[np.uint64]]:
+    """``(M,) uint64`` mask bit of each source index (bit 63 for every index from 63 on; 0 for -1)."""
+    return np.where(sources >= 0, _BITS[np.clip(sources, 0, _MAX_SOURCE_BIT)], np.uint64(0))
