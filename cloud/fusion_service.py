@@ -10,7 +10,7 @@ from v2x.cloud.v1 import fusion_service_pb2 as fs_pb2
 from v2x.cloud.v1 import fusion_service_pb2_grpc as fs_grpc
 
 from cloud.change_feed import ChangeFeed
-from cloud.latest_store import LatestObjectStore
+from cloud.picture import Picture
 from cloud.situation_stream import SituationStream
 from cloud.vehicle_service import rate_from_request
 from roadlink.domain.clock import now_unix_ms
@@ -26,7 +26,7 @@ class FusionServicer(fs_grpc.FusionServiceServicer):
     def __init__(
         self,
         node_id: str,
-        store: LatestObjectStore,
+        store: Picture,
         counters: Callable[[], Mapping[str, int]],
         feed: ChangeFeed | None = None,
     ) -> None:

@@ -8,7 +8,7 @@ from google.protobuf.message import Message
 from v2x.roadside.v1 import roadside_service_pb2 as rs_pb2
 
 from cloud.change_feed import ChangeFeed
-from cloud.latest_store import LatestObjectStore
+from cloud.picture import Picture
 from roadlink.domain.errors import ValidationError
 from roadlink.wire.convert import frame_from_proto, vehicle_state_from_proto
 
@@ -22,7 +22,7 @@ class StoreSink:
     MAP, RSI, status) are counted in `ignored_items` until the services that use them exist.
     """
 
-    def __init__(self, store: LatestObjectStore, feed: ChangeFeed) -> None:
+    def __init__(self, store: Picture, feed: ChangeFeed) -> None:
         self._store = store
         self._feed = feed
         self.frames = 0

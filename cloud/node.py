@@ -12,11 +12,14 @@ from v2x.cloud.v1 import vehicle_service_pb2_grpc as vs_grpc
 from v2x.roadside.v1 import roadside_service_pb2_grpc as rs_grpc
 
 from cloud.change_feed import ChangeFeed
+from cloud.fused_picture import FusedPicture
 from cloud.fusion_service import FusionServicer
 from cloud.ingest import StoreSink
 from cloud.latest_store import LatestObjectStore
+from cloud.picture import Picture
 from cloud.settings import CloudSettings
 from cloud.vehicle_service import VehicleServicer
+from roadlink.domain.spatial import Position
 from roadlink.wire.publish_server import PublishServicer
 from roadlink.wire.sequence_ledger import SequenceLedger
 from roadlink.wire.server import (
@@ -33,8 +36,9 @@ class CloudNode:
 
     def __init__(self, settings: CloudSettings) -> None:
         self.settings = settings
-        self.store = LatestObjectStore(max_age_ms=settings.max_age_ms)
         self.feed = ChangeFeed()
+        self.fused = _make_fused(settings, self.feed)
+        self.store: Picture = self.fused or LatestObjectStore(max_age_ms=settings.max_age_ms)
         self.sink = StoreSink(self.store, self.feed)
         self.ledger = _make_ledger(settings.state_dir)
         self.publish = PublishServicer(self.sink, ledger=self.ledger)
@@ -70,6 +74,8 @@ class CloudNode:
             ServiceBinding(self.vehicles, vs_grpc.add_VehicleServiceServicer_to_server, "v2x.cloud.v1.VehicleService"),
             ServiceBinding(self.fusion, fs_grpc.add_FusionServiceServicer_to_server, "v2x.cloud.v1.FusionService"),
         ]
+        if self.fused is not None:
+            await self.fused.__aenter__()
         self._server = await start_server(bindings, self.settings.listen)
         return self
 
@@ -80,6 +86,8 @@ class CloudNode:
             await self._server.stop()
             self._server = None
         await self.publish.drain(timeout_s=10.0)
+        if self.fused is not None:
+            await self.fused.__aexit__(None, None, None)
         if self.ledger is not None:
             await asyncio.to_thread(self.ledger.close)
 
@@ -89,3 +97,11 @@ def _make_ledger(state_dir: Path | None) -> SequenceLedger | None:
         return None
     state_dir.mkdir(parents=True, exist_ok=True)
     return SequenceLedger(state_dir / "ledger.db")
+
+
+def _make_fused(settings: CloudSettings, feed: ChangeFeed) -> FusedPicture | None:
+    if settings.picture != "fused":
+        return None
+    lat, lon = settings.fusion_origin_latitude_deg, settings.fusion_origin_longitude_deg
+    origin = Position(lat, lon) if lat is not None and lon is not None else None
+    return FusedPicture(feed, origin=origin, period_ms=settings.fusion_period_ms)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
@@ -24,4 +24,14 @@ class CloudSettings(TierSettings):
     state_dir: Path | None = Field(
         None, description="Directory for the ledger of accepted edge batches (dedupe across restarts); None = memory."
     )
+    picture: Literal["latest", "fused"] = Field(
+        "latest",
+        description="latest: the latest objects per source (no fusion); fused: the fusion tracker (one track "
+        "per object across RSUs and vehicles).",
+    )
+    fusion_origin_latitude_deg: float | None = Field(
+        None, ge=-90, le=90, description="ENU origin of the fused tile; None = the first position received."
+    )
+    fusion_origin_longitude_deg: float | None = Field(None, ge=-180, le=180, description="See the latitude.")
+    fusion_period_ms: int = Field(100, gt=0, le=1_000, description="How often the tracker steps, ms.")
     max_age_ms: int = Field(3_000, gt=0, description="Sources silent for longer than this are dropped, ms.")

@@ -12,7 +12,7 @@ from v2x.cloud.v1 import vehicle_service_pb2 as vs_pb2
 from v2x.cloud.v1 import vehicle_service_pb2_grpc as vs_grpc
 
 from cloud.change_feed import ChangeFeed
-from cloud.latest_store import LatestObjectStore
+from cloud.picture import Picture
 from cloud.situation_stream import SituationStream
 from roadlink.domain.errors import ValidationError
 from roadlink.wire.convert import area_from_proto, situation_to_proto, vehicle_state_from_proto
@@ -34,7 +34,7 @@ def rate_from_request(request: vs_pb2.WatchSituationRequest | Any) -> float:
 class VehicleServicer(vs_grpc.VehicleServiceServicer):
     """Serves vehicles from the node's store."""
 
-    def __init__(self, store: LatestObjectStore, feed: ChangeFeed) -> None:
+    def __init__(self, store: Picture, feed: ChangeFeed) -> None:
         self._store = store
         self._feed = feed
         self.accepted_states = 0
