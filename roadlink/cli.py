@@ -30,6 +30,9 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--speed", type=float, default=1.0, help="replay speed factor (0 = as fast as possible)")
     demo.add_argument("--duration", type=float, default=0.0, help="stop after this many seconds (0 = replay end)")
     demo.add_argument("--loop", action="store_true", help="repeat the recording until stopped")
+    demo.add_argument(
+        "--fused", action="store_true", help="run the cloud's fusion tracker instead of latest-per-source"
+    )
     for tier in ("gateway", "roadside", "cloud"):
         tier_parser = sub.add_parser(tier, help=f"run the {tier} tier alone")
         tier_parser.add_argument("--config", type=Path, help=f"TOML file; its [{tier}] table is read")
@@ -103,7 +106,9 @@ async def _run_replay(args: argparse.Namespace, stop: asyncio.Event) -> None:
 async def _run_demo(args: argparse.Namespace, stop: asyncio.Event) -> None:
     from roadlink.demo import DemoOptions, run_demo
 
-    options = DemoOptions(mqtt_url=args.mqtt_url, speed=args.speed, duration_s=args.duration, loop=args.loop)
+    options = DemoOptions(
+        mqtt_url=args.mqtt_url, speed=args.speed, duration_s=args.duration, loop=args.loop, fused=args.fused
+    )
     demo = asyncio.create_task(run_demo(options, emit=lambda line: print(line, flush=True)))
     stopper = asyncio.create_task(stop.wait())
     await asyncio.wait([demo, stopper], return_when=asyncio.FIRST_COMPLETED)

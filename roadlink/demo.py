@@ -3,8 +3,8 @@
 MQTT broker (embedded amqtt unless --mqtt-url) -> gateway -> roadside node -> cloud node -> SDK client.
 The real roadside-radar recording is replayed into MQTT, one simulated connected vehicle publishes its
 state at 10 Hz, and the client watches the situation around the intersection. One malformed message is
-published at the start to show the dead-letter path. The cloud keeps the latest objects per source: it
-does not fuse yet.
+published at the start to show the dead-letter path. The cloud keeps the latest objects per source, or,
+with `fused`, runs the fusion tracker.
 """
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ class DemoOptions:
     duration_s: float = 0.0
     loop: bool = False
     max_gap_s: float = 1.0
+    fused: bool = False
 
 
 @dataclass(slots=True)
