@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
 from roadlink.settings_base import TierSettings
+from roadlink.wire.uplink import BATCH_FIELDS, SAFETY_FIELDS
 
 __all__ = ["GatewaySettings", "Route"]
 
@@ -70,4 +71,17 @@ class GatewaySettings(TierSettings):
         description="Join this MQTT 5 shared-subscription group ($share/<group>/<filter>) so several gateway "
         "workers split the load; None subscribes plainly.",
     )
+
+    @field_validator("droppable_fields")
+    @classmethod
+    def _only_bulk_fields_are_droppable(cls, fields: list[str]) -> list[str]:
+        """Safety messages (vehicle states, signal timing) are never droppable; unknown names are typos."""
+        unknown = sorted(set(fields) - BATCH_FIELDS)
+        if unknown:
+            raise ValueError(f"unknown fields {unknown}; choose from {sorted(BATCH_FIELDS - SAFETY_FIELDS)}")
+        safety = sorted(set(fields) & SAFETY_FIELDS)
+        if safety:
+            raise ValueError(f"safety messages are never droppable: {safety}")
+        return fields
+
     mqtt_session_expiry_s: int = Field(3_600, ge=0, description="How long the broker keeps our session, s.")

@@ -203,3 +203,14 @@ def test_every_tier_is_a_tier_settings_with_its_own_table() -> None:
     tiers: list[type[TierSettings]] = [CloudSettings, RoadsideSettings, GatewaySettings]
 
     assert [tier.config_table for tier in tiers] == ["cloud", "roadside", "gateway"]
+
+
+def test_droppable_fields_exclude_safety_messages() -> None:
+    with pytest.raises(ConfigurationError, match="never droppable"):
+        GatewaySettings.load(droppable_fields=["vehicle_states"])
+
+
+def test_droppable_fields_must_be_batch_fields() -> None:
+    with pytest.raises(ConfigurationError, match="unknown fields"):
+        GatewaySettings.load(droppable_fields=["frame"])
+    assert GatewaySettings.load(droppable_fields=["frames"]).droppable_fields == ["frames"]

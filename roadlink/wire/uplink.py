@@ -10,8 +10,8 @@ which is when the gateway acknowledges the MQTT message it came from.
 Priority: safety messages (vehicle states, signal timing) are taken into batches before bulk messages.
 
 Buffer bound and overflow policy: at most `capacity_items` messages are held (queued plus unacknowledged).
-When full, a message of a `droppable_fields` field replaces the oldest queued droppable message (which is
-counted in `stats.items_dropped`); anything else makes `send` wait (backpressure to the caller: the
+When full, a new message replaces the oldest queued message of a `droppable_fields` field, if one is
+queued (counted in `stats.items_dropped`); otherwise `send` waits (backpressure to the caller: the
 gateway stops reading MQTT), raising TimeoutError after `timeout_s`. Nothing else is ever dropped.
 """
 
@@ -160,9 +160,8 @@ class BatchUplink:
             self._changed.notify_all()
 
     def _drop_oldest(self, field: str) -> bool:
-        """Drop the oldest queued droppable message to make room for one of `field`, if policy allows."""
-        if field not in self._droppable:
-            return False
+        """Drop the oldest queued droppable message to make room for one of `field` (any field: a safety
+        message never waits behind droppable perception); False when nothing droppable is queued."""
         for index, entry in enumerate(self._bulk):
             if entry[0] in self._droppable:
                 del self._bulk[index]
