@@ -50,6 +50,7 @@ __all__ = ["MqttSource", "broker_address"]
 _log = logging.getLogger(__name__)
 _WAKE_TIMEOUT_S = 1.0
 _STALL_LOG_INTERVAL_S = 5.0
+_YIELD_EVERY = 8
 
 
 def broker_address(url: str) -> tuple[str, int]:
@@ -170,8 +171,10 @@ class MqttSource:
         with self._lock:
             batch, self._inbox = self._inbox, []
             self._wake_pending = False
-        for inbound in batch:
+        for index, inbound in enumerate(batch):
             await self._handle(inbound)
+            if index % _YIELD_EVERY == _YIELD_EVERY - 1:
+                await asyncio.sleep(0)  # let the uplink writer and ack reader run during a long drain
 
     async def _handle(self, inbound: _Inbound) -> None:
         started = time.perf_counter()

@@ -132,21 +132,53 @@ def provenance_from_proto(message: common_pb2.Provenance) -> Provenance:
 
 def detected_object_to_proto(obj: DetectedObject) -> perception_pb2.DetectedObject:
     """Domain detected object -> proto."""
-    return perception_pb2.DetectedObject(
-        object_id=obj.object_id,
-        object_class=int(obj.object_class),  # type: ignore[arg-type]
-        class_confidence=obj.class_confidence,
-        position=position_to_proto(obj.position),
-        speed_mps=obj.speed_mps,
-        heading_deg=obj.heading_deg,
-        acceleration_mps2=obj.acceleration_mps2,
-        size=_dimensions_to_proto(obj.size),
-        position_covariance=_covariance_to_proto(obj.position_covariance),
-        velocity_covariance=_covariance_to_proto(obj.velocity_covariance),
-        sensor_ids=obj.sensor_ids,
-        measurement_time_unix_ms=obj.measurement_time_unix_ms,
-        lane_id=obj.lane_id,
-    )
+    message = perception_pb2.DetectedObject()
+    _fill_detected_object(message, obj)
+    return message
+
+
+def _fill_detected_object(message: perception_pb2.DetectedObject, obj: DetectedObject) -> None:
+    """Set `message`'s fields in place: building sub-messages in place avoids upb copying them (hot path)."""
+    message.object_id = obj.object_id
+    message.object_class = int(obj.object_class)  # type: ignore[assignment]
+    position = message.position
+    position.latitude_deg = obj.position.latitude_deg
+    position.longitude_deg = obj.position.longitude_deg
+    if obj.position.elevation_m is not None:
+        position.elevation_m = obj.position.elevation_m
+    if obj.class_confidence is not None:
+        message.class_confidence = obj.class_confidence
+    if obj.speed_mps is not None:
+        message.speed_mps = obj.speed_mps
+    if obj.heading_deg is not None:
+        message.heading_deg = obj.heading_deg
+    if obj.acceleration_mps2 is not None:
+        message.acceleration_mps2 = obj.acceleration_mps2
+    if obj.size is not None:
+        _fill_dimensions(message.size, obj.size)
+    if obj.position_covariance is not None:
+        _fill_covariance(message.position_covariance, obj.position_covariance)
+    if obj.velocity_covariance is not None:
+        _fill_covariance(message.velocity_covariance, obj.velocity_covariance)
+    if obj.sensor_ids:
+        message.sensor_ids.extend(obj.sensor_ids)
+    if obj.measurement_time_unix_ms is not None:
+        message.measurement_time_unix_ms = obj.measurement_time_unix_ms
+    if obj.lane_id is not None:
+        message.lane_id = obj.lane_id
+
+
+def _fill_dimensions(message: common_pb2.Dimensions, size: Dimensions) -> None:
+    message.length_m = size.length_m
+    message.width_m = size.width_m
+    if size.height_m is not None:
+        message.height_m = size.height_m
+
+
+def _fill_covariance(message: common_pb2.Covariance2D, cov: Covariance2D) -> None:
+    message.east_east = cov.east_east
+    message.east_north = cov.east_north
+    message.north_north = cov.north_north
 
 
 def detected_object_from_proto(message: perception_pb2.DetectedObject) -> DetectedObject:
@@ -173,14 +205,17 @@ def detected_object_from_proto(message: perception_pb2.DetectedObject) -> Detect
 def frame_to_proto(frame: PerceptionFrame) -> perception_pb2.PerceptionFrame:
     """Domain perception frame -> proto."""
     reference = frame.reference_position
-    return perception_pb2.PerceptionFrame(
+    message = perception_pb2.PerceptionFrame(
         source_id=frame.source_id,
         frame_sequence=frame.frame_sequence,
         time_unix_ms=frame.time_unix_ms,
         reference_position=position_to_proto(reference) if reference is not None else None,
-        objects=[detected_object_to_proto(obj) for obj in frame.objects],
         provenance=provenance_to_proto(frame.provenance),
     )
+    add = message.objects.add
+    for obj in frame.objects:
+        _fill_detected_object(add(), obj)
+    return message
 
 
 def frame_from_proto(message: perception_pb2.PerceptionFrame) -> PerceptionFrame:
