@@ -390,7 +390,25 @@ def split_frames(data: bytes) -> list[tuple[int, dict[str, Any]]]:
     """
     frames, offset = [], 0
     while offset < len(data):
-        frame, used = MessageFrame.decode_prefix(data, offset)
+        frame, used = MessageFrame.decode_prefix(data[offset : _frame_end(data, offset)])
         frames.append((offset, frame))
         offset += used
     return frames
+
+
+def _frame_end(data: bytes, offset: int) -> int:
+    """Where the frame at `offset` ends at the latest, read from its header, so each frame is decoded from its
+    own octets and splitting stays linear in the stream length.
+
+    The header is 16 bits (extension bit + messageId) followed by the open type's length determinant: one
+    octet below 128, two octets with the top bits 10 below 16384. Anything else (an extended frame,
+    fragmented lengths, a truncated header) falls back to the rest of the stream.
+    """
+    if offset + 3 > len(data) or data[offset] & 0x80:
+        return len(data)
+    first = data[offset + 2]
+    if first < 0x80:
+        return min(len(data), offset + 3 + first)
+    if first < 0xC0 and offset + 4 <= len(data):
+        return min(len(data), offset + 4 + (((first & 0x3F) << 8) | data[offset + 3]))
+    return len(data)
