@@ -24,7 +24,11 @@ class RecentMessages:
 
     def seen_before(self, topic: str, payload: bytes) -> bool:
         """True if this exact message was seen recently; otherwise remember it and return False."""
-        digest = hash((topic, payload))
+        return self.seen_key_before(hash((topic, payload)))
+
+    def seen_key_before(self, key: object) -> bool:
+        """True if `key` (any hashable identity, e.g. a source's frame number) was seen recently."""
+        digest = hash(key)
         if digest in self._seen:
             self._seen.move_to_end(digest)
             return True

@@ -102,8 +102,19 @@ class Pipeline:
         except ValidationError as error:
             self.stats.rejected[error.reason] += 1
             raise
+        items = [item for item in items if not self._repeated_frame(item)]
         self.stats.items_out += len(items)
         return [self._stamped(item, receive_time_unix_ms) for item in items]
+
+    def _repeated_frame(self, item: Normalized) -> bool:
+        """A frame a numbering source already sent (same frame number and time), even if re-serialized."""
+        if not isinstance(item, PerceptionFrame) or item.frame_sequence == 0:
+            return False
+        key = ("frame", item.source_id, item.provenance.sensor_ids, item.frame_sequence, item.time_unix_ms)
+        if self._recent.seen_key_before(key):
+            self.stats.duplicates += 1
+            return True
+        return False
 
     def _check_time(self, item: Normalized, receive_time_unix_ms: int) -> None:
         age_ms = receive_time_unix_ms - item.time_unix_ms

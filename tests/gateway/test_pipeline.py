@@ -14,6 +14,7 @@ from gateway.adapters.registry import ADAPTERS
 from gateway.pipeline import Pipeline, topic_matches
 from gateway.settings import Route
 from roadlink.domain.errors import ConfigurationError, ValidationError
+from roadlink.domain.perception import PerceptionFrame, Provenance
 from roadlink.domain.spatial import Position
 from roadlink.domain.vehicle import VehicleState
 from roadlink.samples import RADAR_DEVICE_ID, load_radar_recording
@@ -214,3 +215,21 @@ def test_unknown_adapter_name_is_a_configuration_error() -> None:
 
     with pytest.raises(ConfigurationError, match="no_such_adapter"):
         Pipeline(routes, ADAPTERS, LIMIT)
+
+
+def test_a_resent_frame_number_is_a_duplicate_even_when_reserialized() -> None:
+    """A source that numbers its frames may resend one with other bytes: same number and time, same frame."""
+
+    def adapter(payload: bytes, context: MessageContext) -> list[PerceptionFrame]:
+        counter, time_ms = (int(part) for part in payload.split(b",")[:2])
+        provenance = Provenance(context.source_id, time_ms, sensor_ids=(context.sensor_id,))
+        return [PerceptionFrame(context.source_id, counter, time_ms, (), provenance)]
+
+    pipeline = Pipeline([Route(topic_filter="rsu/+/lidar/+", adapter="numbered")], {"numbered": fixed(adapter)}, 1024)
+    now = 1_700_000_000_000
+    topic = "rsu/rsu-1/lidar/lidar0"
+    first = pipeline.process(topic, f"7,{now}".encode(), now)
+    again = pipeline.process(topic, f"7,{now}, ".encode(), now)  # other bytes, same frame number and time
+    other = pipeline.process(topic, f"8,{now + 100}".encode(), now + 100)
+    assert (len(first), len(again), len(other)) == (1, 0, 1)
+    assert pipeline.stats.duplicates == 1
