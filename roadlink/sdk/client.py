@@ -1,8 +1,16 @@
-"""Async client of `VehicleService` (the start of the OEM SDK).
+"""The async client of `VehicleService`: connect, publish the vehicle's state, follow the situation around it.
 
-`VehicleClient` is an async context manager owning one channel. `publisher()` opens a long-lived state
-stream; `situation(area)` opens a situation subscription whose area can be moved. gRPC errors are
-translated once, here, into `ServiceError`.
+`VehicleClient` is an async context manager owning one channel (reusable, not re-entrant):
+
+    async with VehicleClient("node.example:443", tls=TlsCredentials(), access_token=token) as client:
+        await client.publish_state(state)                  # newest state, at most 10 Hz, one stream
+        async with client.follow_situation(radius_m=500) as feed:
+            async for situation in feed:                   # area follows the published position
+                ...
+
+`publish_state` and `follow_situation` reconnect by themselves (see `VehiclePublisher` and `SituationFeed`).
+The lower-level `publisher()` and `situation(area)` open one plain stream each, without reconnects.
+Every failure reaches the caller as `ServiceError` with a `StatusCode`, never as `grpc.RpcError`.
 """
 
 from __future__ import annotations
@@ -20,14 +28,15 @@ from v2x.cloud.v1 import vehicle_service_pb2_grpc as vs_grpc
 
 from roadlink.domain.errors import ServiceError, StatusCode
 from roadlink.domain.situation import SituationUpdate
-from roadlink.domain.spatial import Area
+from roadlink.domain.spatial import Area, Circle, Position
 from roadlink.domain.vehicle import VehicleState
+from roadlink.sdk.core import ClientCore, open_channel, translate_error
+from roadlink.sdk.feed import SituationFeed
+from roadlink.sdk.publisher import PublishStats, VehiclePublisher
 from roadlink.wire.convert import area_to_proto, situation_from_proto, vehicle_state_to_proto
-from roadlink.wire.status import service_error_from_rpc
 
 __all__ = ["PublishResult", "SituationSubscription", "StatePublisher", "VehicleClient"]
 
-_CONNECT_TIMEOUT_S = 10.0
 _CLOSE_TIMEOUT_S = 10.0
 
 
@@ -40,7 +49,10 @@ class PublishResult:
 
 
 class StatePublisher:
-    """One open PublishState stream. `publish` sends a state; `close` ends the stream and returns counts."""
+    """One open PublishState stream. `publish` sends a state; `close` ends the stream and returns counts.
+
+    No rate limit and no reconnect: `VehicleClient.publish_state` is the managed alternative.
+    """
 
     def __init__(self, call: aio.StreamUnaryCall[vs_pb2.PublishStateRequest, vs_pb2.PublishStateResponse]) -> None:
         self._call = call
@@ -50,21 +62,25 @@ class StatePublisher:
         request = vs_pb2.PublishStateRequest(states=[vehicle_state_to_proto(s) for s in states])
         try:
             await self._call.write(request)
-        except grpc.RpcError as exc:
-            raise service_error_from_rpc(exc) from exc
+        except (grpc.RpcError, asyncio.InvalidStateError) as exc:
+            raise translate_error(exc) from exc
 
     async def close(self) -> PublishResult:
         """End the stream and return what the node accepted."""
         try:
             await self._call.done_writing()
-            response = await asyncio.wait_for(self._call, _CLOSE_TIMEOUT_S)
-        except grpc.RpcError as exc:
-            raise service_error_from_rpc(exc) from exc
+            async with asyncio.timeout(_CLOSE_TIMEOUT_S):
+                response = await self._call
+        except (grpc.RpcError, TimeoutError) as exc:
+            raise translate_error(exc) from exc
         return PublishResult(response.accepted_count, response.rejected_count)
 
 
 class SituationSubscription:
-    """An open situation stream: iterate for updates, `move_to` to change the area."""
+    """An open situation stream: iterate for updates, `move_to` to change the area.
+
+    No reconnect: `VehicleClient.follow_situation` is the managed alternative.
+    """
 
     def __init__(self, call: aio.StreamStreamCall[vs_pb2.WatchSituationRequest, vs_pb2.WatchSituationResponse]) -> None:
         self._call = call
@@ -73,8 +89,8 @@ class SituationSubscription:
         """Watch a new area from the next update on."""
         try:
             await self._call.write(vs_pb2.WatchSituationRequest(area=area_to_proto(area)))
-        except grpc.RpcError as exc:
-            raise service_error_from_rpc(exc) from exc
+        except (grpc.RpcError, asyncio.InvalidStateError) as exc:
+            raise translate_error(exc) from exc
 
     def cancel(self) -> None:
         """End the subscription."""
@@ -87,51 +103,142 @@ class SituationSubscription:
         except grpc.RpcError as exc:
             if self._call.cancelled():
                 return
-            raise service_error_from_rpc(exc) from exc
+            raise translate_error(exc) from exc
 
 
-class VehicleClient:
-    """Async client of a node's VehicleService at `target` (host:port).
+class VehicleClient(ClientCore):
+    """Async client of a node's VehicleService at `target` (host:port); options as in `ClientCore`.
 
-    Entering it connects (ServiceError UNAVAILABLE after `connect_timeout_s` seconds).
+    `connect()` (or entering the context) waits until the channel is ready: ServiceError(UNAVAILABLE)
+    after `connect_timeout_s`. `close()` (or leaving it) closes feeds, the publisher and the channel.
     """
 
-    def __init__(self, target: str, *, connect_timeout_s: float = _CONNECT_TIMEOUT_S) -> None:
-        self._target = target
-        self._connect_timeout_s = connect_timeout_s
+    def _setup(self) -> None:
         self._channel: aio.Channel | None = None
+        self._publisher: VehiclePublisher | None = None
+        self._feeds: set[SituationFeed] = set()
+        self._positions: dict[bytes, Position] = {}
+        self._last_position: Position | None = None
+
+    @property
+    def connected(self) -> bool:
+        """True between `connect` and `close`."""
+        return self._channel is not None
+
+    @property
+    def publish_stats(self) -> PublishStats:
+        """Counters of `publish_state` since `connect` (all zero before the first call); kept after `close`."""
+        return PublishStats(0, 0, 0) if self._publisher is None else self._publisher.stats
+
+    async def connect(self) -> None:
+        """Open the channel and wait until it is ready; ServiceError(UNAVAILABLE) after `connect_timeout_s`."""
+        if self._channel is not None:
+            raise RuntimeError("VehicleClient is already connected (reusable, but not re-entrant)")
+        channel = open_channel(self.options)
+        try:
+            async with asyncio.timeout(self.options.connect_timeout_s):
+                await channel.channel_ready()
+        except TimeoutError:
+            await channel.close()
+            raise ServiceError(
+                StatusCode.UNAVAILABLE, f"cannot connect to {self.target} within {self.options.connect_timeout_s} s"
+            ) from None
+        self._channel = channel
+        self._publisher = None
+
+    async def close(self) -> None:
+        """Close every feed, send pending states (best effort), end the publisher and close the channel."""
+        for feed in list(self._feeds):
+            await feed.close()
+        if self._publisher is not None:
+            await self._publisher.close()  # kept (closed) so `publish_stats` still tells what was sent
+        if self._channel is not None:
+            channel, self._channel = self._channel, None
+            await channel.close()
 
     async def __aenter__(self) -> Self:
-        self._channel = aio.insecure_channel(self._target)
-        try:
-            await asyncio.wait_for(self._channel.channel_ready(), self._connect_timeout_s)
-        except TimeoutError:
-            await self._channel.close()
-            raise ServiceError(StatusCode.UNAVAILABLE, f"cannot connect to {self._target}") from None
+        await self.connect()
         return self
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        if self._channel is not None:
-            await self._channel.close()
-            self._channel = None
+        await self.close()
 
-    def _stub(self) -> vs_grpc.VehicleServiceStub:
-        if self._channel is None:
-            raise RuntimeError("VehicleClient is not open; use `async with VehicleClient(...)`")
-        return vs_grpc.VehicleServiceStub(self._channel)
+    async def publish_state(self, state: VehicleState) -> None:
+        """Publish the vehicle's own state (call it at up to 10 Hz; returns without waiting for the network).
+
+        The newest state per vehicle is sent at most `max_publish_rate_hz` times per second on one
+        long-lived stream that is reopened after failures; feeds following this vehicle move their area.
+        ServiceError when publishing stopped for good (after `reconnect.max_attempts`, or UNAUTHENTICATED).
+        """
+        self._stub()  # fail early when not connected
+        if self._publisher is None:
+            self._publisher = VehiclePublisher(
+                lambda: self._stub().PublishState(metadata=self.options.metadata()),
+                policy=self.options.reconnect,
+                max_rate_hz=self.options.max_publish_rate_hz,
+            )
+        await self._publisher.publish(state)
+        self._positions[state.temporary_id] = state.position
+        self._last_position = state.position
+        for feed in self._feeds:
+            feed.observe(state)
+
+    def follow_situation(
+        self,
+        radius_m: float,
+        *,
+        center: Position | None = None,
+        vehicle_id: bytes | None = None,
+        rate_hz: float = 10.0,
+        move_threshold_m: float | None = None,
+        idle_timeout_s: float = 10.0,
+        max_buffered: int = 8,
+    ) -> SituationFeed:
+        """Watch the circle of `radius_m` around the vehicle; the circle follows its published positions.
+
+        `center` defaults to the last position published (of `vehicle_id`, when given). `vehicle_id`
+        chooses whose positions move the area (None = every state this client publishes). The area moves
+        when the vehicle is more than `move_threshold_m` (default radius/4) from its centre. See
+        `SituationFeed` for buffering, `idle_timeout_s` and reconnects.
+        """
+        start = center
+        if start is None:
+            start = self._last_position if vehicle_id is None else self._positions.get(vehicle_id)
+        if start is None:
+            raise ValueError("no position yet: publish a state first, or pass center=")
+        self._stub()  # fail early when not connected
+        feed = SituationFeed(
+            lambda: self._stub().WatchSituation(metadata=self.options.metadata()),
+            Circle(start, radius_m),
+            policy=self.options.reconnect,
+            rate_hz=rate_hz,
+            move_threshold_m=move_threshold_m,
+            vehicle_id=vehicle_id,
+            idle_timeout_s=idle_timeout_s,
+            max_buffered=max_buffered,
+        )
+        self._feeds.add(feed)
+        feed.on_close(self._feeds.discard)
+        feed.start()
+        return feed
 
     def publisher(self) -> StatePublisher:
-        """Open a state stream."""
-        return StatePublisher(self._stub().PublishState())
+        """Open a plain state stream (no rate limit, no reconnect)."""
+        return StatePublisher(self._stub().PublishState(metadata=self.options.metadata()))
 
     async def situation(self, area: Area, *, rate_hz: float = 10.0) -> SituationSubscription:
-        """Open a situation subscription for `area` at `rate_hz` updates per second."""
-        call = self._stub().WatchSituation()
+        """Open a plain situation subscription for a fixed `area` at `rate_hz` (no reconnect)."""
+        call = self._stub().WatchSituation(metadata=self.options.metadata())
         subscription = SituationSubscription(call)
         try:
             await call.write(vs_pb2.WatchSituationRequest(area=area_to_proto(area), rate_hz=rate_hz))
-        except grpc.RpcError as exc:
-            raise service_error_from_rpc(exc) from exc
+        except (grpc.RpcError, asyncio.InvalidStateError) as exc:
+            raise translate_error(exc) from exc
         return subscription
+
+    def _stub(self) -> vs_grpc.VehicleServiceStub:
+        if self._channel is None:
+            raise RuntimeError("VehicleClient is not connected; use `async with VehicleClient(...)` or connect()")
+        return vs_grpc.VehicleServiceStub(self._channel)
