@@ -38,7 +38,8 @@ CREATE TABLE IF NOT EXISTS outbox (
     payload BLOB NOT NULL,
     batch INTEGER
 );
-CREATE INDEX IF NOT EXISTS outbox_by_batch ON outbox (batch, safety, seq);
+DROP INDEX IF EXISTS outbox_by_batch;
+CREATE INDEX IF NOT EXISTS outbox_take ON outbox (batch, safety DESC, seq);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS accepted (
     sender TEXT NOT NULL, epoch INTEGER NOT NULL, sequence INTEGER NOT NULL, PRIMARY KEY (sender, epoch)

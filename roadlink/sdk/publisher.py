@@ -142,11 +142,13 @@ class VehiclePublisher:
             while True:
                 await self._wake.wait()
                 self._wake.clear()
+                cycle_start = asyncio.get_running_loop().time()
                 if self._pending:
                     self._in_flight = self._take()
                     await self._send_in_flight()
                     self._in_flight = []
-                await asyncio.sleep(self._period_s)
+                # The rate caps sends per period from the cycle's start, so the send's own time is not added.
+                await asyncio.sleep(max(0.0, cycle_start + self._period_s - asyncio.get_running_loop().time()))
         except ServiceError as error:
             self._failure = error
         except Exception as exc:  # a bug must reach the publishing code, not die in a task

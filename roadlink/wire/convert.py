@@ -301,10 +301,11 @@ _E = TypeVar("_E", TransmissionState, AdvisoryType, Severity, MovementPhase)
 
 
 def _enum(kind: type[_E], value: int, name: str) -> _E:
+    """A known enum value, or UNSPECIFIED (0) for one added by a newer contract: old clients keep working."""
     try:
         return kind(value)
-    except ValueError as exc:
-        raise ValidationError("unknown_enum", f"{name} value {value} is not known", field=name) from exc
+    except ValueError:
+        return kind(0)
 
 
 def _object_class(value: int) -> ObjectClass:

@@ -392,26 +392,15 @@ def test_unknown_object_class_degrades_to_unknown() -> None:
     assert vehicle_state_from_proto(state).vehicle_class is ObjectClass.UNKNOWN
 
 
-def test_unknown_transmission_state_raises_unknown_enum() -> None:
+def test_unknown_transmission_state_degrades_to_unspecified() -> None:
+    """A value added by a newer contract must not break an older reader."""
     message = vehicle_pb2.VehicleState(temporary_id=b"\x01", transmission=7)  # type: ignore[arg-type]
 
-    with pytest.raises(ValidationError) as caught:
-        vehicle_state_from_proto(message)
-
-    assert caught.value.reason == "unknown_enum"
-    assert caught.value.field == "transmission"
+    assert vehicle_state_from_proto(message).transmission is TransmissionState.UNSPECIFIED
 
 
-@pytest.mark.parametrize(
-    ("message", "field"),
-    [
-        (situation_pb2.Advisory(advisory_id="a", type=99), "type"),  # type: ignore[arg-type]
-        (situation_pb2.Advisory(advisory_id="a", severity=99), "severity"),  # type: ignore[arg-type]
-    ],
-)
-def test_unknown_advisory_enums_raise_unknown_enum(message: situation_pb2.Advisory, field: str) -> None:
-    with pytest.raises(ValidationError) as caught:
-        advisory_from_proto(message)
+@pytest.mark.parametrize("field", ["type", "severity"])
+def test_unknown_advisory_enums_degrade_to_unspecified(field: str) -> None:
+    advisory = advisory_from_proto(situation_pb2.Advisory(advisory_id="a", **{field: 99}))  # type: ignore[arg-type]
 
-    assert caught.value.reason == "unknown_enum"
-    assert caught.value.field == field
+    assert int(getattr(advisory, field)) == 0
