@@ -16,7 +16,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from roadlink.domain.errors import ConfigurationError
+from roadlink.domain.errors import ConfigurationError, ValidationError
 
 __all__ = ["main"]
 
@@ -41,7 +41,40 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("--topic", default=None, help="topic (default rsu/<device>/radar/radar0)")
     replay.add_argument("--speed", type=float, default=1.0)
     replay.add_argument("--loop", action="store_true")
+    decode = sub.add_parser("decode", help="decode a captured J2735 frame (hex or binary file) to JSON")
+    decode.add_argument("hex", nargs="?", help="hex payload (spaces allowed); or use --file")
+    decode.add_argument("--file", type=Path, help="binary capture file")
+    decode.add_argument("--offset", type=int, default=None, help="octet where the MessageFrame starts")
+    decode.add_argument("--reference-ms", type=int, default=None, help="unix ms that resolves partial times (now)")
+    encode = sub.add_parser("encode", help="encode the JSON printed by `roadlink decode` back to a hex frame")
+    encode.add_argument("--file", type=Path, required=True, help="JSON file ('-' for standard input)")
     return parser
+
+
+def _decode(args: argparse.Namespace) -> int:
+    import json
+
+    from roadlink.codec.field_tools import decode_hex
+    from roadlink.domain.clock import now_unix_ms
+
+    payload: str | bytes = args.file.read_bytes() if args.file else (args.hex or "")
+    reference = args.reference_ms if args.reference_ms is not None else now_unix_ms()
+    print(json.dumps(decode_hex(payload, offset=args.offset, reference_unix_ms=reference), indent=2))
+    return 0
+
+
+def _encode(args: argparse.Namespace) -> int:
+    import json
+
+    from roadlink.codec.field_tools import encode_json
+
+    text = sys.stdin.read() if str(args.file) == "-" else args.file.read_text(encoding="utf-8")
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValidationError("not_json", f"{args.file}: {exc}") from exc
+    print(encode_json(document).hex())
+    return 0
 
 
 async def _until_signal(run: Callable[[asyncio.Event], Awaitable[None]]) -> None:
@@ -124,13 +157,15 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
+        if args.command in ("decode", "encode"):
+            return _decode(args) if args.command == "decode" else _encode(args)
         if args.command == "demo":
             asyncio.run(_until_signal(lambda stop: _run_demo(args, stop)))
         elif args.command == "replay":
             asyncio.run(_until_signal(lambda stop: _run_replay(args, stop)))
         else:
             asyncio.run(_until_signal(lambda stop: _run_tier(args.command, args.config, stop)))
-    except ConfigurationError as error:
+    except (ConfigurationError, ValidationError) as error:
         print(f"roadlink {args.command}: {error}", file=sys.stderr)
         return 2
     return 0

@@ -443,5 +443,17 @@ def test_trailing_octets_and_padding_rejected() -> None:
 
 def test_package_exports_are_complete() -> None:
     public = {name for name in vars(roadlink.codec) if not name.startswith("_")}
-    modules = {"base", "bitio", "constructed", "errors", "j2735", "j2735_mapping", "primitives", "uper", "annotations"}
+    modules = {
+        "base",
+        "bitio",
+        "constructed",
+        "errors",
+        "j2735",
+        "j2735_mapping",
+        "j2735_spat",
+        "field_tools",
+        "primitives",
+        "uper",
+        "annotations",
+    }
     assert set(roadlink.codec.__all__) == public - modules
