@@ -98,4 +98,3 @@ async def test_two_rsus_and_the_car_itself_make_one_track() -> None:
     assert {"rsu-a", "rsu-b"} <= set(track.source_ids)
     assert stats is not None
     assert stats.detections_fused > 0
-
