@@ -2,8 +2,10 @@
 
 Edge data is buffered as it arrives (cheap, on the event loop). Every `period_ms` the buffered frames and
 vehicle states become detections in the tile's ENU frame and go through one `Tracker.step` in a worker
-thread, so the CPU-heavy fusion never runs on the event loop. The resulting tracks replace the published
-snapshot in one assignment, and situation streams are told through the change feed.
+thread, so the CPU-heavy fusion never runs on the event loop. The resulting tracks, and the hazard advisories
+detected on them (forward collision, crossing conflict, vulnerable road user in path; the lane-based
+detectors need MapData, which the cloud does not hold yet), replace the published snapshot in one
+assignment, and situation streams are told through the change feed.
 
 One tile for now: the ENU origin is `origin` or, if None, the position of the first data received (fine
 for a city district; tiles and their hand-over come with multi-node operation).
@@ -22,11 +24,12 @@ from types import TracebackType
 from typing import Self
 
 from cloud.change_feed import ChangeFeed
+from roadlink.advisories import detect_all
 from roadlink.domain.clock import now_unix_ms
 from roadlink.domain.geodesy import LocalOrigin
 from roadlink.domain.perception import PerceptionFrame
-from roadlink.domain.situation import Track
-from roadlink.domain.spatial import Area, Position
+from roadlink.domain.situation import Advisory, Track
+from roadlink.domain.spatial import Area, Circle, Position
 from roadlink.domain.vehicle import VehicleState
 from roadlink.fusion.convert import detections_from_frames, detections_from_vehicle_states, tracks_from_table
 from roadlink.fusion.detections import Detections
@@ -55,6 +58,7 @@ class FusedPicture:
         self._frames: deque[PerceptionFrame] = deque()
         self._states: list[VehicleState] = []
         self._tracks: tuple[Track, ...] = ()
+        self._advisories: tuple[Advisory, ...] = ()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cloud-fusion")
         self._task: asyncio.Task[None] | None = None
         self.dropped_frames = 0
@@ -86,6 +90,17 @@ class FusedPicture:
         """Tracks of the latest snapshot whose position lies in `area`."""
         return [track for track in self._tracks if area.contains(track.position)]
 
+    def advisories_in(self, area: Area) -> list[Advisory]:
+        """Advisories of the latest snapshot whose zone centre or an involved track lies in `area`."""
+        tracks, advisories = self._tracks, self._advisories
+        inside = {track.track_id for track in tracks if area.contains(track.position)}
+        return [
+            advisory
+            for advisory in advisories
+            if (isinstance(advisory.zone, Circle) and area.contains(advisory.zone.center))
+            or inside.intersection(advisory.track_ids)
+        ]
+
     async def __aenter__(self) -> Self:
         self._task = asyncio.create_task(self._run(), name="cloud-fusion-steps")
         return self
@@ -107,21 +122,23 @@ class FusedPicture:
             self._frames, self._states = deque(), []
             if self._origin is None:
                 continue
-            tracks = await loop.run_in_executor(self._executor, self._step, self._origin, frames, states)
+            tracks, advisories = await loop.run_in_executor(self._executor, self._step, self._origin, frames, states)
             changed = bool(tracks or self._tracks)
-            self._tracks = tracks
+            self._tracks, self._advisories = tracks, advisories
             if changed:
                 self._feed.notify()
 
     def _step(
         self, origin: LocalOrigin, frames: list[PerceptionFrame], states: list[VehicleState]
-    ) -> tuple[Track, ...]:
-        """One tracker step on the worker thread; returns the new snapshot as domain tracks."""
+    ) -> tuple[tuple[Track, ...], tuple[Advisory, ...]]:
+        """One tracker step and the hazard detectors, on the worker thread; returns the new snapshot."""
         detections = Detections.concatenate(
             [detections_from_frames(frames, origin), detections_from_vehicle_states(states, origin)]
         )
-        table = self._tracker.step(now_unix_ms(), detections if len(detections) else None)
-        return tuple(tracks_from_table(table, origin, self._tracker.source_names))
+        now = now_unix_ms()
+        table = self._tracker.step(now, detections if len(detections) else None)
+        tracks = tracks_from_table(table, origin, self._tracker.source_names)
+        return tuple(tracks), tuple(detect_all(tracks, now, origin=origin))
 
     def _set_origin(self, position: Position | None) -> None:
         if self._origin is None and position is not None:

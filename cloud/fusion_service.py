@@ -54,7 +54,13 @@ class FusionServicer(fs_grpc.FusionServiceServicer):
         if not request.HasField("area"):
             raise ValidationError("missing_area", "WatchArea needs an area", field="area")
         area = area_from_proto(request.area)
-        stream = SituationStream(self._store.tracks_in, area, rate_from_request(request), feed=self._feed)
+        stream = SituationStream(
+            self._store.tracks_in,
+            area,
+            rate_from_request(request),
+            feed=self._feed,
+            advisories=self._store.advisories_in,
+        )
         async for update in stream.updates():
             yield fs_pb2.WatchAreaResponse(update=situation_to_proto(update))
 

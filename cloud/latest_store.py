@@ -15,7 +15,7 @@ import hashlib
 from dataclasses import dataclass
 
 from roadlink.domain.perception import DetectedObject, PerceptionFrame
-from roadlink.domain.situation import Track
+from roadlink.domain.situation import Advisory, Track
 from roadlink.domain.spatial import Area
 from roadlink.domain.vehicle import VehicleState
 
@@ -99,6 +99,10 @@ class LatestObjectStore:
     def tracks_in(self, area: Area) -> list[Track]:
         """Tracks whose position lies in `area`."""
         return [t for entry in self._sources.values() for t in entry.tracks if area.contains(t.position)]
+
+    def advisories_in(self, area: Area) -> list[Advisory]:
+        """None: hazards need one track per object, which only the fused picture has."""
+        return []
 
     def _track_from_object(self, frame: PerceptionFrame, obj: DetectedObject) -> Track:
         track_id = track_id_for(frame.source_id, obj.object_id, frame.provenance.sensor_ids)

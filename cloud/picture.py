@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from roadlink.domain.perception import PerceptionFrame
-from roadlink.domain.situation import Track
+from roadlink.domain.situation import Advisory, Track
 from roadlink.domain.spatial import Area
 from roadlink.domain.vehicle import VehicleState
 
@@ -32,4 +32,8 @@ class Picture(Protocol):
 
     def tracks_in(self, area: Area) -> list[Track]:
         """Tracks whose position lies in `area`."""
+        ...
+
+    def advisories_in(self, area: Area) -> list[Advisory]:
+        """Advisories that concern `area` (their zone's centre or an involved object lies in it)."""
         ...

@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Callable
 
 from cloud.change_feed import ChangeFeed
 from roadlink.domain.clock import now_unix_ms
-from roadlink.domain.situation import SituationUpdate, Track
+from roadlink.domain.situation import Advisory, SituationUpdate, Track
 from roadlink.domain.spatial import Area
 
 __all__ = ["MAX_RATE_HZ", "SituationStream"]
@@ -35,10 +35,12 @@ class SituationStream:
         *,
         feed: ChangeFeed | None = None,
         heartbeat_s: float = 1.0,
+        advisories: Callable[[Area], list[Advisory]] | None = None,
     ) -> None:
         if not 0 < rate_hz <= MAX_RATE_HZ:
             raise ValueError(f"rate_hz must be in (0, {MAX_RATE_HZ}], got {rate_hz}")
         self._query = query
+        self._advisories = advisories
         self._feed = feed
         self._heartbeat_s = heartbeat_s
         self.area = area
@@ -84,6 +86,7 @@ class SituationStream:
             time_unix_ms=now_unix_ms(),
             area=self.area,
             tracks=tuple(self._query(self.area)),
+            advisories=tuple(self._advisories(self.area)) if self._advisories is not None else (),
             sequence=self._sequence,
             skipped_updates=self.skipped_updates,
         )

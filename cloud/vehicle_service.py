@@ -68,7 +68,9 @@ class VehicleServicer(vs_grpc.VehicleServiceServicer):
         if not first.HasField("area"):
             raise ValidationError("missing_area", "the first WatchSituation request must set area", field="area")
         area = area_from_proto(first.area)
-        stream = SituationStream(self._store.tracks_in, area, rate_from_request(first), feed=self._feed)
+        stream = SituationStream(
+            self._store.tracks_in, area, rate_from_request(first), feed=self._feed, advisories=self._store.advisories_in
+        )
         mover = asyncio.create_task(_follow_area(requests, stream), name="situation-area-follower")
         try:
             async for update in stream.updates():

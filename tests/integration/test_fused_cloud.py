@@ -14,7 +14,7 @@ from roadlink.domain.classes import ObjectClass
 from roadlink.domain.clock import now_unix_ms
 from roadlink.domain.geodesy import LocalOrigin
 from roadlink.domain.perception import DetectedObject, PerceptionFrame, Provenance
-from roadlink.domain.situation import SituationUpdate
+from roadlink.domain.situation import AdvisoryType, SituationUpdate
 from roadlink.domain.spatial import Circle, Covariance2D, Dimensions, Position
 from roadlink.domain.vehicle import VehicleState
 from roadlink.sdk.client import VehicleClient
@@ -98,3 +98,49 @@ async def test_two_rsus_and_the_car_itself_make_one_track() -> None:
     assert {"rsu-a", "rsu-b"} <= set(track.source_ids)
     assert stats is not None
     assert stats.detections_fused > 0
+
+
+async def test_a_closing_car_gets_a_forward_collision_advisory() -> None:
+    follower_id, lead_id = bytes.fromhex("0000f011"), bytes.fromhex("00001ead")
+    settings = CloudSettings.load(listen="127.0.0.1:0", picture="fused")
+    async with CloudNode(settings) as cloud, VehicleClient(f"127.0.0.1:{cloud.port}") as client:
+        subscription = await client.situation(Circle(ORIGIN_POSITION, 500.0), rate_hz=20.0)
+        publisher = client.publisher()
+
+        async def drive() -> None:
+            start = now_unix_ms()
+            while True:
+                now = now_unix_ms()
+                elapsed_s = (now - start) / 1000
+                for vehicle_id, east_m, speed_mps in (
+                    (follower_id, 20.0 * elapsed_s, 20.0),
+                    (lead_id, 40.0 + 5.0 * elapsed_s, 5.0),
+                ):
+                    await publisher.publish(
+                        VehicleState(
+                            temporary_id=vehicle_id,
+                            time_unix_ms=now,
+                            position=_position(east_m, 0.0),
+                            speed_mps=speed_mps,
+                            heading_deg=90.0,
+                            vehicle_class=ObjectClass.PASSENGER_CAR,
+                        )
+                    )
+                await asyncio.sleep(0.1)
+
+        driving = asyncio.create_task(drive())
+        try:
+            async with asyncio.timeout(20):
+                async for update in subscription:
+                    warnings = [a for a in update.advisories if a.type is AdvisoryType.FORWARD_COLLISION]
+                    if warnings:
+                        break
+        finally:
+            driving.cancel()
+            subscription.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await driving
+    by_vehicle = {t.vehicle_temporary_id: t.track_id for t in update.tracks}
+    assert warnings[0].track_ids == (by_vehicle[follower_id], by_vehicle[lead_id])
+    assert warnings[0].time_to_event_s is not None
+    assert 0 < warnings[0].time_to_event_s < 4
