@@ -11,6 +11,7 @@ from v2x.cloud.v1 import fusion_service_pb2_grpc as fs_grpc
 
 from cloud.change_feed import ChangeFeed
 from cloud.picture import Picture
+from cloud.rsu_registry import RsuRegistry
 from cloud.situation_stream import SituationStream
 from cloud.vehicle_service import rate_from_request
 from roadlink.domain.clock import now_unix_ms
@@ -29,7 +30,9 @@ class FusionServicer(fs_grpc.FusionServiceServicer):
         store: Picture,
         counters: Callable[[], Mapping[str, int]],
         feed: ChangeFeed | None = None,
+        registry: RsuRegistry | None = None,
     ) -> None:
+        self._registry = registry
         self._node_id = node_id
         self._feed = feed
         self._store = store
@@ -72,4 +75,5 @@ class FusionServicer(fs_grpc.FusionServiceServicer):
             time_unix_ms=now_unix_ms(),
             track_count=self._store.track_count,
             counters=dict(self._counters()),
+            sources=self._registry.source_stats(now_unix_ms()) if self._registry is not None else (),
         )

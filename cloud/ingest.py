@@ -9,6 +9,8 @@ from v2x.roadside.v1 import roadside_service_pb2 as rs_pb2
 
 from cloud.change_feed import ChangeFeed
 from cloud.picture import Picture
+from cloud.rsu_registry import RsuRegistry
+from roadlink.domain.clock import now_unix_ms
 from roadlink.domain.errors import ValidationError
 from roadlink.wire.convert import frame_from_proto, vehicle_state_from_proto
 
@@ -19,12 +21,14 @@ class StoreSink:
     """Converts accepted frames and vehicle states to domain values and updates the store.
 
     Items that fail conversion are rejected one by one; the rest of the batch is kept. Other kinds (SPaT,
-    MAP, RSI, status) are counted in `ignored_items` until the services that use them exist.
+    MAP, RSI) are counted in `ignored_items` until the services that use them exist; RSU heartbeats go to
+    the registry.
     """
 
-    def __init__(self, store: Picture, feed: ChangeFeed) -> None:
+    def __init__(self, store: Picture, feed: ChangeFeed, registry: RsuRegistry | None = None) -> None:
         self._store = store
         self._feed = feed
+        self.registry = registry or RsuRegistry()
         self.frames = 0
         self.vehicle_states = 0
         self.ignored_items = 0
@@ -35,8 +39,10 @@ class StoreSink:
             self._apply(batch.sequence, "frames", index, frame, rejections)
         for index, state in enumerate(batch.vehicle_states):
             self._apply(batch.sequence, "vehicle_states", index, state, rejections)
-        self.ignored_items += len(batch.signal_timings) + len(batch.maps)
-        self.ignored_items += len(batch.road_side_infos) + len(batch.statuses)
+        received = now_unix_ms()
+        for status in batch.statuses:
+            self.registry.record(status, received)
+        self.ignored_items += len(batch.signal_timings) + len(batch.maps) + len(batch.road_side_infos)
         if batch.frames or batch.vehicle_states:
             self._feed.notify()
         return rejections

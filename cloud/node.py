@@ -43,7 +43,7 @@ class CloudNode:
         self.ledger = _make_ledger(settings.state_dir)
         self.publish = PublishServicer(self.sink, ledger=self.ledger)
         self.vehicles = VehicleServicer(self.store, self.feed)
-        self.fusion = FusionServicer(settings.node_id, self.store, self.counters, self.feed)
+        self.fusion = FusionServicer(settings.node_id, self.store, self.counters, self.feed, self.sink.registry)
         self._server: RunningServer | None = None
 
     @property

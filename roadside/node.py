@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from types import TracebackType
 from typing import Self
 
@@ -14,6 +15,7 @@ from roadlink.wire.server import ROADSIDE_SERVICE, RunningServer, ServiceBinding
 from roadlink.wire.uplink import BatchUplink
 from roadside.durable_uplink import DurableUplink, OutboxLedger
 from roadside.forwarding import ForwardingSink
+from roadside.heartbeat import SensorActivity, build_status
 from roadside.settings import RoadsideSettings
 
 __all__ = ["RoadsideNode"]
@@ -25,7 +27,10 @@ class RoadsideNode:
     def __init__(self, settings: RoadsideSettings) -> None:
         self.settings = settings
         self.uplink = _make_uplink(settings)
-        self.sink = ForwardingSink(self.uplink)
+        self.activity = SensorActivity()
+        self.sink = ForwardingSink(self.uplink, self.activity)
+        self._started_s = time.monotonic()
+        self._heartbeat_task: asyncio.Task[None] | None = None
         ledger = OutboxLedger(self.uplink.outbox) if isinstance(self.uplink, DurableUplink) else None
         self.publish = PublishServicer(self.sink, ledger=ledger)
         self._server: RunningServer | None = None
@@ -49,13 +54,31 @@ class RoadsideNode:
 
     async def __aenter__(self) -> Self:
         self._uplink_task = asyncio.create_task(self.uplink.run(), name="roadside-cloud-uplink")
+        self._heartbeat_task = asyncio.create_task(self._send_heartbeats(), name="roadside-heartbeat")
         binding = ServiceBinding(self.publish, rs_grpc.add_RoadsideServiceServicer_to_server, ROADSIDE_SERVICE)
         self._server = await start_server([binding], self.settings.listen)
         return self
 
+    async def _send_heartbeats(self) -> None:
+        """Register with the cloud now, then report health every heartbeat interval."""
+        settings = self.settings
+        lat, lon = settings.latitude_deg, settings.longitude_deg
+        position = (lat, lon) if lat is not None and lon is not None else None
+        while True:
+            sensors = self.activity.take_statuses(offline_after_s=2 * settings.heartbeat_s)
+            status = build_status(
+                settings.node_id, sensors, started_s=self._started_s, interval_s=settings.heartbeat_s, position=position
+            )
+            await self.uplink.send("statuses", status, timeout_s=settings.heartbeat_s)
+            await asyncio.sleep(settings.heartbeat_s)
+
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        if self._heartbeat_task is not None:
+            self._heartbeat_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._heartbeat_task
         if self._server is not None:
             await self._server.stop()
             self._server = None

@@ -30,6 +30,11 @@ class RoadsideSettings(TierSettings):
         description="Messages held for the cloud: in memory before backpressure, or on disk (with state_dir) "
         "before the oldest bulk messages are dropped.",
     )
+    heartbeat_s: float = Field(5.0, gt=0, description="How often the node sends its RsuStatus heartbeat, s.")
+    latitude_deg: float | None = Field(
+        None, ge=-90, le=90, description="Installed position, registered with the cloud."
+    )
+    longitude_deg: float | None = Field(None, ge=-180, le=180, description="Installed position (longitude).")
     state_dir: Path | None = Field(
         None,
         description="Directory for the durable outbox (store and forward to the cloud) and the ledger of "

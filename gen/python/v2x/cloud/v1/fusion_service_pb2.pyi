@@ -7,8 +7,10 @@ from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from v2x.cloud.v1 import situation_pb2 as _situation_pb2
 from v2x.common.v1 import common_pb2 as _common_pb2
+from v2x.roadside.v1 import info_pb2 as _info_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -19,6 +21,34 @@ else:
     from typing_extensions import TypeAlias as _TypeAlias, Never as _Never
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class _Liveness:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _LivenessEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Liveness.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    LIVENESS_UNSPECIFIED: _Liveness.ValueType  # 0
+    """Not judged (the source sends no heartbeats)."""
+    LIVENESS_LIVE: _Liveness.ValueType  # 1
+    """Heard within two heartbeat intervals."""
+    LIVENESS_STALE: _Liveness.ValueType  # 2
+    """Silent for two to six heartbeat intervals."""
+    LIVENESS_DOWN: _Liveness.ValueType  # 3
+    """Silent for longer than six heartbeat intervals."""
+
+class Liveness(_Liveness, metaclass=_LivenessEnumTypeWrapper):
+    """Whether a source is heard from."""
+
+LIVENESS_UNSPECIFIED: Liveness.ValueType  # 0
+"""Not judged (the source sends no heartbeats)."""
+LIVENESS_LIVE: Liveness.ValueType  # 1
+"""Heard within two heartbeat intervals."""
+LIVENESS_STALE: Liveness.ValueType  # 2
+"""Silent for two to six heartbeat intervals."""
+LIVENESS_DOWN: Liveness.ValueType  # 3
+"""Silent for longer than six heartbeat intervals."""
+Global___Liveness: _TypeAlias = Liveness  # noqa: Y015
 
 @_typing.final
 class ListTracksRequest(_message.Message):
@@ -220,22 +250,32 @@ class SourceStats(_message.Message):
     SOURCE_ID_FIELD_NUMBER: _builtins.int
     MESSAGES_RECEIVED_FIELD_NUMBER: _builtins.int
     LAST_SEEN_UNIX_MS_FIELD_NUMBER: _builtins.int
+    LIVENESS_FIELD_NUMBER: _builtins.int
+    STATUS_FIELD_NUMBER: _builtins.int
     source_id: _builtins.str
     """Source id."""
     messages_received: _builtins.int
     """Messages received from it."""
     last_seen_unix_ms: _builtins.int
     """Time of its latest message, unix epoch ms."""
+    liveness: Global___Liveness.ValueType
+    """Whether the source is heard from, judged from its heartbeat interval."""
+    @_builtins.property
+    def status(self) -> _info_pb2.RsuStatus:
+        """Its latest heartbeat (registration data: position, sensors, software version), when it sends them."""
+
     def __init__(
         self,
         *,
         source_id: _builtins.str = ...,
         messages_received: _builtins.int = ...,
         last_seen_unix_ms: _builtins.int = ...,
+        liveness: Global___Liveness.ValueType = ...,
+        status: _info_pb2.RsuStatus | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["status", b"status"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["last_seen_unix_ms", b"last_seen_unix_ms", "messages_received", b"messages_received", "source_id", b"source_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["last_seen_unix_ms", b"last_seen_unix_ms", "liveness", b"liveness", "messages_received", b"messages_received", "source_id", b"source_id", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

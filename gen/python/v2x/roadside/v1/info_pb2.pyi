@@ -361,6 +361,7 @@ class RsuStatus(_message.Message):
     SENSORS_FIELD_NUMBER: _builtins.int
     SOFTWARE_VERSION_FIELD_NUMBER: _builtins.int
     UPTIME_S_FIELD_NUMBER: _builtins.int
+    HEARTBEAT_INTERVAL_S_FIELD_NUMBER: _builtins.int
     rsu_id: _builtins.str
     """RSU id."""
     time_unix_ms: _builtins.int
@@ -371,6 +372,8 @@ class RsuStatus(_message.Message):
     """Software version string of the roadside node."""
     uptime_s: _builtins.float
     """Time since the node started, seconds."""
+    heartbeat_interval_s: _builtins.float
+    """How often the node sends this heartbeat, seconds; the cloud judges liveness from it."""
     @_builtins.property
     def position(self) -> _common_pb2.Position:
         """Installed position of the RSU."""
@@ -389,10 +392,11 @@ class RsuStatus(_message.Message):
         sensors: _abc.Iterable[Global___SensorStatus] | None = ...,
         software_version: _builtins.str = ...,
         uptime_s: _builtins.float = ...,
+        heartbeat_interval_s: _builtins.float = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["position", b"position"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["health", b"health", "position", b"position", "rsu_id", b"rsu_id", "sensors", b"sensors", "software_version", b"software_version", "time_unix_ms", b"time_unix_ms", "uptime_s", b"uptime_s"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["health", b"health", "heartbeat_interval_s", b"heartbeat_interval_s", "position", b"position", "rsu_id", b"rsu_id", "sensors", b"sensors", "software_version", b"software_version", "time_unix_ms", b"time_unix_ms", "uptime_s", b"uptime_s"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
