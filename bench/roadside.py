@@ -304,23 +304,20 @@ class OutboxMicro:
 def outbox_micro(base_dir: str, backlogs: Sequence[int] = (0, 25_600), batches: int = 60) -> list[OutboxMicro]:
     """append + take_batch + acknowledge of 256 vehicle states, `batches` times, after `backlog` rows queued.
 
-    Once as the product creates the outbox, once with its index rebuilt as (batch, safety DESC, seq) so
-    that take_batch's `ORDER BY safety DESC, seq` can read the index in order instead of sorting every
-    unbatched row (SQLite's plan for the product index: "USE TEMP B-TREE FOR RIGHT PART OF ORDER BY").
+    The outbox as the product creates it: its (batch, safety DESC, seq) index lets take_batch read rows in
+    order instead of sorting the whole backlog (before that index a take with 25,600 rows queued cost
+    30-49 ms instead of under 1 ms).
     """
     payloads = [state.SerializeToString() for state in vehicle_states(1_000)]
     rows = [
         [(FIELD, True, payloads[(b * BATCH_ITEMS + i) % len(payloads)]) for i in range(BATCH_ITEMS)] for b in range(8)
     ]
     results = []
-    for desc_index in (False, True):
+    for desc_index in (False,):
         for backlog in backlogs:
             path = Path(base_dir) / f"micro-{int(desc_index)}-{backlog}.db"
             outbox = Outbox(path, capacity_items=10 * (backlog + batches * BATCH_ITEMS))
             try:
-                if desc_index:
-                    outbox._db.execute("DROP INDEX outbox_by_batch")
-                    outbox._db.execute("CREATE INDEX outbox_by_batch ON outbox (batch, safety DESC, seq)")
                 for index in range(backlog // BATCH_ITEMS):
                     outbox.append(rows[index % len(rows)])
                 spent = [0.0, 0.0, 0.0]
@@ -339,7 +336,7 @@ def outbox_micro(base_dir: str, backlogs: Sequence[int] = (0, 25_600), batches: 
                 outbox.close()
                 path.unlink(missing_ok=True)
             append_ms, take_ms, ack_ms = (value / batches * 1e3 for value in spent)
-            label = "(batch, safety DESC, seq)" if desc_index else "product (batch, safety, seq)"
+            label = "(batch, safety DESC, seq)" if desc_index else "product (batch, safety DESC, seq)"
             results.append(OutboxMicro(label, backlog, append_ms, take_ms, ack_ms))
     return results
 

@@ -50,7 +50,7 @@ from cloud.settings import CloudSettings
 from roadlink.domain.spatial import Position
 from roadlink.domain.vehicle import VehicleState
 from roadlink.sdk import VehicleClient
-from roadlink.wire.publish_server import PublishServicer, batch_item_count
+from roadlink.wire.publish_server import PublishServicer
 from roadlink.wire.server import ROADSIDE_SERVICE, RunningServer, ServiceBinding, start_server
 from roadlink.wire.uplink import BatchUplink
 from roadside.durable_uplink import DurableUplink
@@ -198,7 +198,8 @@ def _percentiles(values: Sequence[float]) -> dict[str, float]:
 
 
 class LatencySink:
-    """A `BatchSink` that counts items and keeps (receive wall ms, stamps) per batch."""
+    """A `BatchSink` that counts vehicle states (not the node's own heartbeats) and keeps (receive wall ms,
+    stamps) per batch."""
 
     def __init__(self) -> None:
         self.items = 0
@@ -207,7 +208,7 @@ class LatencySink:
     async def accept(self, batch: rs_pb2.PublishRequest) -> Sequence[rs_pb2.ItemRejection]:
         received_ms = time.time_ns() / 1e6
         self.batches.append((received_ms, [state.time_unix_ms for state in batch.vehicle_states]))
-        self.items += batch_item_count(batch)
+        self.items += len(batch.vehicle_states)
         return ()
 
 
