@@ -13,9 +13,9 @@ are solved one by one with :func:`scipy.optimize.linear_sum_assignment` on a sma
 from __future__ import annotations
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment  # type: ignore[import-untyped]
-from scipy.sparse import coo_array  # type: ignore[import-untyped]
-from scipy.sparse.csgraph import connected_components  # type: ignore[import-untyped]
+from scipy.optimize import linear_sum_assignment
+from scipy.sparse import coo_array
+from scipy.sparse.csgraph import connected_components
 
 from roadlink.fusion.matrices import FloatArray
 from roadlink.fusion.state import IntArray

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment  # type: ignore[import-untyped]
+from scipy.optimize import linear_sum_assignment
 
 from roadlink.domain.classes import ObjectClass
 from roadlink.fusion import Detections, SourceKind, Tracker, TrackTable

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from scipy.spatial.transform import Rotation  # type: ignore[import-untyped]
+from scipy.spatial.transform import Rotation
 
 from gateway.adapters.base import Adapter, MessageContext
 from gateway.adapters.lidar_sensor_frame import (
