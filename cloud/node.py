@@ -76,7 +76,7 @@ class CloudNode:
         ]
         if self.fused is not None:
             await self.fused.__aenter__()
-        self._server = await start_server(bindings, self.settings.listen)
+        self._server = await start_server(bindings, self.settings.listen, access_tokens=self.settings.access_tokens)
         return self
 
     async def __aexit__(

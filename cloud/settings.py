@@ -21,6 +21,11 @@ class CloudSettings(TierSettings):
 
     node_id: str = Field("cloud-1", description="Node id reported in stats.")
     listen: str = Field("127.0.0.1:50071", description="gRPC listen address host:port (port 0 = any free port).")
+    access_tokens: list[str] = Field(
+        default_factory=list,
+        description="Bearer tokens accepted on every call but health and reflection (set them through the "
+        "environment, ROADLINK_CLOUD_ACCESS_TOKENS='[\"...\"]'); empty = no token required.",
+    )
     state_dir: Path | None = Field(
         None, description="Directory for the ledger of accepted edge batches (dedupe across restarts); None = memory."
     )

@@ -32,6 +32,7 @@ class GatewayNode:
             linger_s=settings.uplink_linger_ms / 1000,
             capacity_items=settings.uplink_capacity_items,
             droppable_fields=settings.droppable_fields,
+            access_token=settings.roadside_access_token,
         )
         self.metrics = GatewayMetrics(self.pipeline.stats, self.uplink, lambda: self.source.dead_lettered)
         self.source = MqttSource(settings, self.pipeline, self.uplink, self.metrics)

@@ -41,6 +41,7 @@ class GatewaySettings(TierSettings):
     )
     dead_letter_prefix: str = Field("deadletter", description="Invalid messages go to <prefix>/<original topic>.")
     roadside_target: str = Field("127.0.0.1:50061", description="Roadside node gRPC address host:port.")
+    roadside_access_token: str | None = Field(None, description="Bearer token presented to the roadside node.")
     uplink_batch_items: int = Field(256, gt=0, description="Most messages per batch to the roadside node.")
     uplink_linger_ms: float = Field(2.0, ge=0, description="Longest wait for a batch to fill, ms.")
     uplink_capacity_items: int = Field(50_000, gt=0, description="Messages held before backpressure.")

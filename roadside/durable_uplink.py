@@ -44,6 +44,7 @@ class DurableUplink(BatchUplink):
         capacity_items: int = 1_000_000,
         backoff: Backoff | None = None,
         durable_sync: bool = False,
+        access_token: str | None = None,
     ) -> None:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="roadside-outbox")
         self.outbox = Outbox(path, capacity_items, durable_sync=durable_sync)
@@ -55,6 +56,7 @@ class DurableUplink(BatchUplink):
             capacity_items=capacity_items,
             backoff=backoff,
             sender_epoch=self.outbox.epoch,
+            access_token=access_token,
         )
 
     @property

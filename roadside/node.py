@@ -56,7 +56,7 @@ class RoadsideNode:
         self._uplink_task = asyncio.create_task(self.uplink.run(), name="roadside-cloud-uplink")
         self._heartbeat_task = asyncio.create_task(self._send_heartbeats(), name="roadside-heartbeat")
         binding = ServiceBinding(self.publish, rs_grpc.add_RoadsideServiceServicer_to_server, ROADSIDE_SERVICE)
-        self._server = await start_server([binding], self.settings.listen)
+        self._server = await start_server([binding], self.settings.listen, access_tokens=self.settings.access_tokens)
         return self
 
     async def _send_heartbeats(self) -> None:
@@ -101,6 +101,7 @@ def _make_uplink(settings: RoadsideSettings) -> BatchUplink:
             max_batch_items=settings.uplink_batch_items,
             linger_s=linger_s,
             capacity_items=settings.uplink_capacity_items,
+            access_token=settings.cloud_access_token,
         )
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     return DurableUplink(
@@ -111,4 +112,5 @@ def _make_uplink(settings: RoadsideSettings) -> BatchUplink:
         linger_s=linger_s,
         capacity_items=settings.uplink_capacity_items,
         durable_sync=settings.durable_sync,
+        access_token=settings.cloud_access_token,
     )

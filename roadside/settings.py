@@ -30,6 +30,10 @@ class RoadsideSettings(TierSettings):
         description="Messages held for the cloud: in memory before backpressure, or on disk (with state_dir) "
         "before the oldest bulk messages are dropped.",
     )
+    access_tokens: list[str] = Field(
+        default_factory=list, description="Bearer tokens the node accepts from gateways; empty = none required."
+    )
+    cloud_access_token: str | None = Field(None, description="Bearer token the node presents to the cloud.")
     heartbeat_s: float = Field(5.0, gt=0, description="How often the node sends its RsuStatus heartbeat, s.")
     latitude_deg: float | None = Field(
         None, ge=-90, le=90, description="Installed position, registered with the cloud."

@@ -17,6 +17,7 @@ from v2x.cloud.v1 import vehicle_service_pb2 as vs_pb2
 from v2x.roadside.v1 import roadside_service_pb2 as rs_pb2
 
 from roadlink.domain.errors import ConfigurationError
+from roadlink.wire.auth import BearerTokenInterceptor
 from roadlink.wire.status import DomainErrorInterceptor
 
 __all__ = [
@@ -58,10 +59,18 @@ class RunningServer:
         await self.server.stop(grace_s)
 
 
-async def start_server(bindings: Sequence[ServiceBinding], address: str) -> RunningServer:
-    """Start a server on `address` (host:port, port 0 = pick a free one) with health and reflection."""
+async def start_server(
+    bindings: Sequence[ServiceBinding], address: str, *, access_tokens: Sequence[str] = ()
+) -> RunningServer:
+    """Start a server on `address` (host:port, port 0 = pick a free one) with health and reflection.
+
+    With `access_tokens`, every call but health and reflection needs `authorization: Bearer <token>`.
+    """
+    interceptors: list[aio.ServerInterceptor] = [DomainErrorInterceptor()]
+    if access_tokens:
+        interceptors.insert(0, BearerTokenInterceptor(access_tokens))
     server = aio.server(
-        interceptors=[DomainErrorInterceptor()],
+        interceptors=interceptors,
         options=[
             ("grpc.max_receive_message_length", _MAX_MESSAGE_BYTES),
             ("grpc.max_send_message_length", _MAX_MESSAGE_BYTES),

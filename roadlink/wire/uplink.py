@@ -33,6 +33,7 @@ from v2x.roadside.v1 import roadside_service_pb2 as rs_pb2
 from v2x.roadside.v1 import roadside_service_pb2_grpc as rs_grpc
 
 from roadlink.domain.clock import now_unix_ms
+from roadlink.wire.auth import bearer_metadata
 from roadlink.wire.backoff import Backoff
 
 __all__ = ["BATCH_FIELDS", "SAFETY_FIELDS", "BatchUplink", "OnDone", "UplinkStats"]
@@ -75,6 +76,7 @@ class BatchUplink:
         backoff: Backoff | None = None,
         sender_epoch: int | None = None,
         droppable_fields: Iterable[str] = (),
+        access_token: str | None = None,
     ) -> None:
         self._target = target
         self._sender_id = sender_id
@@ -84,6 +86,7 @@ class BatchUplink:
         self._capacity = capacity_items
         self._backoff = backoff or Backoff()
         self._droppable = frozenset(droppable_fields)
+        self._metadata = bearer_metadata(access_token)
         self._safety: deque[_Entry] = deque()
         self._bulk: deque[_Entry] = deque()
         self._unacked: deque[tuple[rs_pb2.PublishRequest, int, list[OnDone]]] = deque()
@@ -198,7 +201,7 @@ class BatchUplink:
     async def _session(self) -> None:
         async with aio.insecure_channel(self._target) as channel:
             await asyncio.wait_for(channel.channel_ready(), _CONNECT_TIMEOUT_S)
-            call = rs_grpc.RoadsideServiceStub(channel).Publish()
+            call = rs_grpc.RoadsideServiceStub(channel).Publish(metadata=self._metadata)
             self.stats.connected = True
             writer = asyncio.create_task(self._write_loop(call), name="uplink-writer")
             try:
