@@ -154,6 +154,20 @@ _RADAR_VARIANCE = RADAR_POSITION_SIGMA_M**2
 _RADAR_COVARIANCE = common_pb2.Covariance2D(east_east=_RADAR_VARIANCE, north_north=_RADAR_VARIANCE)
 
 
+def _frame_bytes(
+    context: MessageContext, sequence: int, time_unix_ms: int, objects: list[perception_pb2.DetectedObject]
+) -> bytes:
+    """The serialized PerceptionFrame every perception baseline ends with."""
+    message = perception_pb2.PerceptionFrame(
+        source_id=context.source_id,
+        frame_sequence=sequence,
+        time_unix_ms=time_unix_ms,
+        objects=objects,
+        provenance=_provenance(context, time_unix_ms, sequence),
+    )
+    return message.SerializeToString()
+
+
 def _radar_baseline(payload: bytes, context: MessageContext) -> bytes:
     frame = json.loads(payload)
     time_unix_ms = int(frame["timeStamp"])
@@ -239,14 +253,7 @@ def _lidar_baseline(payload: bytes, context: MessageContext) -> bytes:
                 sensor_ids=sensor_ids,
             )
         )
-    message = perception_pb2.PerceptionFrame(
-        source_id=context.source_id,
-        frame_sequence=sequence,
-        time_unix_ms=time_unix_ms,
-        objects=objects,
-        provenance=_provenance(context, time_unix_ms, sequence),
-    )
-    return message.SerializeToString()
+    return _frame_bytes(context, sequence, time_unix_ms, objects)
 
 
 def lidar_case(count: int) -> AdapterCase:
@@ -314,14 +321,7 @@ def _camera_baseline(payload: bytes, context: MessageContext) -> bytes:
                 sensor_ids=sensor_ids,
             )
         )
-    message = perception_pb2.PerceptionFrame(
-        source_id=context.source_id,
-        frame_sequence=sequence,
-        time_unix_ms=time_unix_ms,
-        objects=objects,
-        provenance=_provenance(context, time_unix_ms, sequence),
-    )
-    return message.SerializeToString()
+    return _frame_bytes(context, sequence, time_unix_ms, objects)
 
 
 def camera_case(count: int) -> AdapterCase:

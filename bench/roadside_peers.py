@@ -44,7 +44,7 @@ from v2x.roadside.v1 import roadside_service_pb2 as rs_pb2
 from v2x.roadside.v1 import roadside_service_pb2_grpc as rs_grpc
 from v2x.vehicle.v1 import vehicle_pb2 as vh_pb2
 
-from bench.uplink import AckServicer, vehicle_states
+from bench.uplink import AckServicer, measure_raw, vehicle_states
 from cloud.node import CloudNode
 from cloud.settings import CloudSettings
 from roadlink.domain.spatial import Position
@@ -500,33 +500,7 @@ class SenderRole:
 
     async def _raw_bidi(self, target: str, messages: int) -> float:
         """Seconds to send `messages` states as Publish bidi writes of 256, every write acked."""
-        writes = messages // BATCH_ITEMS
-        async with aio.insecure_channel(target) as channel:
-            await asyncio.wait_for(channel.channel_ready(), _CONNECT_TIMEOUT_S)
-            call = rs_grpc.RoadsideServiceStub(channel).Publish()
-            started = time.perf_counter()
-
-            async def count_acks() -> int:
-                acks = 0
-                async for _ in call:
-                    acks += 1
-                return acks
-
-            reader = asyncio.create_task(count_acks())
-            try:
-                for index in range(writes):
-                    request = self.bidi[index % len(self.bidi)]
-                    request.sequence = index + 1  # the write serializes before it awaits
-                    await call.write(request)
-                await call.done_writing()
-                acks = await reader
-            finally:
-                reader.cancel()
-                call.cancel()
-            elapsed = time.perf_counter() - started
-        if acks != writes:
-            raise RuntimeError(f"raw bidi: {acks} acks for {writes} writes")
-        return elapsed
+        return await measure_raw(self.bidi, target, messages)
 
     async def close(self) -> None:
         return None

@@ -40,7 +40,7 @@ def test_egress_nodes_keep_their_order_and_have_no_stop_line() -> None:
 )
 def test_invalid_lanes_are_rejected(kwargs: dict[str, object]) -> None:
     with pytest.raises(ValueError, match="lane 1"):
-        Lane(7, 1, **kwargs)  # type: ignore[arg-type]
+        Lane(7, 1, **kwargs)  # type: ignore[arg-type]  # deliberately invalid values, typed loosely on purpose
 
 
 def test_segments_are_short_and_carry_along_distance_and_heading() -> None:

@@ -27,6 +27,7 @@ from cloud.node import CloudNode
 from cloud.vehicle_service import VehicleServicer
 from roadlink.domain.signal import SignalPhaseAndTiming
 from roadlink.domain.situation import SituationUpdate
+from roadlink.wire.auth import BearerTokenInterceptor
 from roadlink.wire.convert import signal_to_proto, situation_to_proto
 from roadlink.wire.status import DomainErrorInterceptor
 
@@ -36,30 +37,24 @@ _T = TypeVar("_T")
 WAIT_S = 10.0
 
 
-class BearerAuth(aio.ServerInterceptor):  # type: ignore[misc]
-    """Records each call's (method, metadata); rejects VehicleService calls without `Bearer <token>`."""
+class BearerAuth(aio.ServerInterceptor):  # type: ignore[misc]  # grpc ships no stubs: its base class is Any
+    """Records each call's (method, metadata), then applies the product's bearer-token check when a token is set
+    (`roadlink.wire.auth.BearerTokenInterceptor`, the same one the nodes install)."""
 
     def __init__(self, token: str | None) -> None:
         self.token = token
         self.calls: list[tuple[str, dict[str, str]]] = []
+        self._check = BearerTokenInterceptor([token]) if token else None
 
     async def intercept_service(
         self,
         continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
         details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler:
-        metadata = dict(details.invocation_metadata or ())
-        self.calls.append((details.method, metadata))
-        handler = await continuation(details)
-        allowed = self.token is None or metadata.get("authorization") == f"Bearer {self.token}"
-        if handler is None or allowed or "VehicleService" not in details.method:
-            return handler
-
-        async def deny(request_iterator: Any, context: aio.ServicerContext[Any, Any]) -> None:
-            await context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong bearer token")
-
-        make = grpc.stream_stream_rpc_method_handler if handler.stream_stream else grpc.stream_unary_rpc_method_handler
-        return make(deny, handler.request_deserializer, handler.response_serializer)
+        self.calls.append((details.method, dict(details.invocation_metadata or ())))
+        if self._check is None:
+            return await continuation(details)
+        return await self._check.intercept_service(continuation, details)
 
 
 class ScriptedServicer(vs_grpc.VehicleServiceServicer):
