@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import argparse
 import filecmp
+import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 import tempfile
 from pathlib import Path
 
@@ -38,11 +40,23 @@ def generate(out_dir: Path) -> None:
         f"--mypy_grpc_out={out_dir}",
         *protos,
     ]
-    subprocess.run(command, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+    subprocess.run(command, check=True, cwd=ROOT, stdout=subprocess.DEVNULL, env=plugin_env())
     root = out_dir / PACKAGE
     for package_dir in [root, *(p for p in root.rglob("*") if p.is_dir())]:
         (package_dir / "__init__.py").touch()
     (root / "py.typed").touch()
+
+
+def plugin_env() -> dict[str, str]:
+    """The environment for protoc, with this interpreter's scripts directory first on PATH.
+
+    protoc finds the mypy-protobuf plugins (protoc-gen-mypy, protoc-gen-mypy_grpc) on PATH. In a
+    virtual environment that nobody activated (scripts/test makes .venv on a Debian system Python),
+    they sit beside the interpreter but not on PATH.
+    """
+    env = dict(os.environ)
+    env["PATH"] = os.pathsep.join([sysconfig.get_path("scripts"), env.get("PATH", "")])
+    return env
 
 
 def differences(left: Path, right: Path) -> list[str]:
