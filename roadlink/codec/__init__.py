@@ -2,8 +2,12 @@
 
 uper             the engine: type nodes that both decode and encode, plain-Python values
                  (primitives, constructed, base and bitio are its parts)
-j2735            SAE J2735 MessageFrame and BasicSafetyMessage
+j2735            SAE J2735 MessageFrame and BasicSafetyMessage (the frame also carries the messages below)
+j2735_common     J2735 data elements shared by several messages
+j2735_intersection  SPAT (19) and MapData (18), the ISO TS 19091 types J2735 shares with ETSI
 j2735_mapping    decoded BSM -> VehicleState in SI units
+j2735_spat       decoded SPaT <-> SignalPhaseAndTiming with absolute times
+field_tools      captured payload -> JSON (raw JER + v1) and back, for `roadlink decode` / `encode`
 errors           DecodeError / EncodeError (both ValidationError)
 """
 

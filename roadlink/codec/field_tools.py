@@ -5,7 +5,7 @@ Pure functions, meant to back the `roadlink decode` / `roadlink encode` commands
 `decode_hex(payload, offset=None, reference_unix_ms=...)` takes hex text (whitespace, newlines and a leading
 ``0x`` are fine) or raw bytes, finds the MessageFrame and returns one JSON-ready dict:
 
-    message       "BSM" | "SPaT" | "other"          message_id    the frame's messageId
+    message       "BSM" | "SPaT" | "MAP" | "other"   message_id    the frame's messageId
     offset        where the frame starts             length        the frame's octets
     frame_hex     the frame alone (what `encode_json` gives back from `raw`)
     header_hex    octets before the frame            trailing_hex  octets after it
@@ -16,20 +16,20 @@ Pure functions, meant to back the `roadlink decode` / `roadlink encode` commands
     v1_error      only when the frame decodes but does not map (e.g. a BSM whose position is unavailable)
 
 Finding the frame (offset None): at octet 0; else right after an unsecured IEEE 1609.2 wrapper (``03 80`` +
-OER length); else at any ``00 13`` / ``00 14`` (SPaT / BSM messageId). A candidate that ends the payload (or is
-followed by zero octets only) wins over one followed by other data. Only BSM and SPaT frames are searched for;
-with an explicit offset any messageId decodes, other messages' values staying hex.
+OER length); else at any ``00 <id>`` of a supported message (MAP 0x12, SPaT 0x13, BSM 0x14). A candidate that
+ends the payload (or is followed by zero octets only) wins over one followed by other data. Only supported
+frames are searched for; with an explicit offset any messageId decodes, other messages' values staying hex.
 
 Raw JSON follows the JSON Encoding Rules (ITU-T X.697): INTEGER, BOOLEAN, NULL as themselves; ENUMERATED as its
 name; OCTET STRING as hex; a BIT STRING of fixed size as hex (the bits first, zero-padded to whole octets), any
 other BIT STRING as {"value": hex, "length": bits}; a CHOICE as {alternative: value}; SEQUENCE and SEQUENCE OF as
-object and array. SPaT values are written and read by pycrate's JER codec. Roadlink additions for content the
-descriptions do not know: an open type kept undecoded is its hex; a BSM SEQUENCE's unknown extension additions
+object and array. Roadlink additions for content the
+descriptions do not know: an open type kept undecoded is its hex; a SEQUENCE's unknown extension additions
 are "_extensions": {"count": bitmap length, "additions": [{"index": i, "hex": ...}]}; an unknown CHOICE
 extension is {"<index>": hex}; an unknown ENUMERATED extension is its index (a number).
 
 `encode_json(doc)` is the reverse for the raw decode: a `decode_hex` result (its "raw") or a raw frame dict ->
-the MessageFrame's octets. BSM and SPaT values are encoded from their JER; any other message from its hex
+the MessageFrame's octets. Supported messages are encoded from their JER; any other message from its hex
 value. Encoding from a v1 message is not supported (v1 drops what the frame needs, e.g. brake status).
 """
 
@@ -44,16 +44,10 @@ from google.protobuf.message import Message
 
 from roadlink.codec.bitio import Raw
 from roadlink.codec.errors import DecodeError, EncodeError
-from roadlink.codec.j2735 import BSM_MESSAGE_ID, BasicSafetyMessage, MessageFrame
+from roadlink.codec.j2735 import BSM_MESSAGE_ID, MESSAGES, MessageFrame
+from roadlink.codec.j2735_intersection import MAP_MESSAGE_ID, SPAT_MESSAGE_ID
 from roadlink.codec.j2735_mapping import frame_to_vehicle_state
-from roadlink.codec.j2735_spat import (
-    SPAT_MESSAGE_ID,
-    decode_spat_value,
-    encode_spat_value,
-    spat_from_jer,
-    spat_to_jer,
-    spat_to_signals,
-)
+from roadlink.codec.j2735_spat import spat_to_signals
 from roadlink.codec.uper import (
     EXTENSIONS_KEY,
     AsnType,
@@ -76,8 +70,9 @@ from roadlink.wire.convert import signal_to_proto, vehicle_state_to_proto
 
 __all__ = ["SUPPORTED_MESSAGES", "decode_hex", "encode_json", "from_jer", "parse_payload", "to_jer"]
 
-SUPPORTED_MESSAGES: Final = {BSM_MESSAGE_ID: "BSM", SPAT_MESSAGE_ID: "SPaT"}
-"""messageId -> name of the messages decoded in full and mapped to v1."""
+SUPPORTED_MESSAGES: Final = {MAP_MESSAGE_ID: "MAP", SPAT_MESSAGE_ID: "SPaT", BSM_MESSAGE_ID: "BSM"}
+"""messageId -> name of the messages decoded in full."""
+assert set(SUPPORTED_MESSAGES) == set(MESSAGES)
 
 _V1_TYPES: Final = {
     BSM_MESSAGE_ID: "v2x.vehicle.v1.VehicleState",
@@ -127,10 +122,8 @@ def _candidates(data: bytes) -> list[int]:
 def _decode_at(data: bytes, offset: int, *, supported_only: bool) -> tuple[dict[str, Any], int]:
     frame, used = MessageFrame.decode_prefix(data, offset)
     message_id = frame["messageId"]
-    if message_id == SPAT_MESSAGE_ID:
-        frame = {**frame, "value": decode_spat_value(frame["value"], path="MessageFrame.value")}
-    elif supported_only and message_id not in SUPPORTED_MESSAGES:
-        raise DecodeError(f"messageId {message_id} is not a BSM or SPaT", path="MessageFrame.messageId")
+    if supported_only and message_id not in SUPPORTED_MESSAGES:
+        raise DecodeError(f"messageId {message_id} is not a supported message", path="MessageFrame.messageId")
     return frame, used
 
 
@@ -148,7 +141,7 @@ def _find_frame(data: bytes) -> tuple[int, dict[str, Any], int]:
         fallback = fallback or (offset, frame, used)
     if fallback is not None:
         return fallback
-    raise DecodeError(f"no BSM or SPaT MessageFrame found in {len(data)} octets (at 0: {first_error})")
+    raise DecodeError(f"no supported MessageFrame found in {len(data)} octets (at 0: {first_error})")
 
 
 # --- decode ---------------------------------------------------------------------------------------------------------
@@ -201,16 +194,7 @@ def _proto_json(message: Message) -> dict[str, Any]:
 
 
 def _frame_to_jer(frame: Mapping[str, Any]) -> dict[str, Any]:
-    message_id, value = frame["messageId"], frame["value"]
-    out: dict[str, Any] = {"messageId": message_id}
-    if message_id == BSM_MESSAGE_ID and type(value) is not Raw:
-        out["value"] = to_jer(BasicSafetyMessage, value)
-    elif message_id == SPAT_MESSAGE_ID and isinstance(value, Mapping):
-        out["value"] = spat_to_jer(value)
-    else:
-        out["value"] = bytes(value).hex()
-    if EXTENSIONS_KEY in frame:
-        out[EXTENSIONS_KEY] = _extensions_to_jer(frame[EXTENSIONS_KEY])
+    out: dict[str, Any] = to_jer(MessageFrame, frame)
     return out
 
 
@@ -226,19 +210,9 @@ def encode_json(doc: Mapping[str, Any]) -> bytes:
     raw = doc.get("raw", doc)
     if not isinstance(raw, Mapping) or "messageId" not in raw or "value" not in raw:
         raise EncodeError('expected a raw frame {"messageId": ..., "value": ...} or a decode_hex result')
-    message_id, value = raw["messageId"], raw["value"]
-    if type(message_id) is not int:
-        raise EncodeError(f"messageId must be an integer, got {message_id!r}", path="MessageFrame.messageId")
-    frame: dict[str, Any] = {"messageId": message_id}
-    if message_id == BSM_MESSAGE_ID:
-        frame["value"] = from_jer(BasicSafetyMessage, value, "MessageFrame.value")
-    elif message_id == SPAT_MESSAGE_ID:
-        frame["value"] = Raw(encode_spat_value(spat_from_jer(value)))
-    else:
-        frame["value"] = Raw(_hex(value, "MessageFrame.value"))
-    if EXTENSIONS_KEY in raw:
-        frame[EXTENSIONS_KEY] = _extensions_from_jer(raw[EXTENSIONS_KEY], f"MessageFrame.{EXTENSIONS_KEY}")
-    return MessageFrame.encode(frame)
+    if type(raw["messageId"]) is not int:
+        raise EncodeError(f"messageId must be an integer, got {raw['messageId']!r}", path="MessageFrame.messageId")
+    return MessageFrame.encode(from_jer(MessageFrame, raw, "MessageFrame"))
 
 
 # --- JER for the engine's descriptions ------------------------------------------------------------------------------

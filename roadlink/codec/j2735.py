@@ -7,6 +7,7 @@ follow the reference decodes, so a decoded frame reads like its XER twin.
 What is described: MessageFrame (messageId + open-type value), BasicSafetyMessage with BSMcoreData in full, and
 Part II: VehicleSafetyExtensions (events, pathHistory with currGNSSstatus and crumbData, pathPrediction, lights)
 and SupplementalVehicleExtensions (classification, classDetails, vehicleData, weatherReport, weatherProbe).
+The frame also carries SPAT and MapData, described in `j2735_intersection`.
 What is kept as `Raw` octets, so that re-encoding reproduces them exactly: every other message type, Part II
 content with another id (SpecialVehicleExtensions) or with parts described as `Undescribed` below (for example a
 pathHistory initialPosition, or supplemental obstacle / status / speedProfile / theRTCM), regional extensions,
@@ -17,14 +18,26 @@ from __future__ import annotations
 
 from typing import Any
 
+from roadlink.codec.j2735_common import (
+    DSecond,
+    Elevation,
+    Heading,
+    Latitude,
+    Longitude,
+    MsgCount,
+    PositionalAccuracy,
+    Speed,
+    TemporaryID,
+    field,
+    optional,
+    regional,
+)
+from roadlink.codec.j2735_intersection import MAP_MESSAGE_ID, SPAT, SPAT_MESSAGE_ID, MapData
 from roadlink.codec.uper import (
     AsnType,
     BitString,
     Enumerated,
-    Field,
     Integer,
-    OctetString,
-    OpenType,
     OpenTypeBy,
     Sequence,
     SequenceOf,
@@ -50,24 +63,12 @@ PART_II_SPECIAL = 1
 PART_II_SUPPLEMENTAL = 2
 
 
-def _f(name: str, t: AsnType) -> Field:
-    return Field(name, t)
+_f = field
+_opt = optional
+_regional = regional
 
+# --- common data elements only the BSM uses (the shared ones are in j2735_common) ----------------------------------
 
-def _opt(name: str, t: AsnType) -> Field:
-    return Field(name, t, optional=True)
-
-
-# --- common data elements (J2735 Common) ---------------------------------------------------------------------------
-
-MsgCount = Integer("MsgCount", 0, 127)
-TemporaryID = OctetString("TemporaryID", Size(4, 4))
-DSecond = Integer("DSecond", 0, 65535)
-Latitude = Integer("Latitude", -900000000, 900000001)
-Longitude = Integer("Longitude", -1799999999, 1800000001)
-Elevation = Integer("Elevation", -4096, 61439)
-Speed = Integer("Speed", 0, 8191)
-Heading = Integer("Heading", 0, 28800)
 CoarseHeading = Integer("CoarseHeading", 0, 240)
 SteeringWheelAngle = Integer("SteeringWheelAngle", -126, 127)
 Acceleration = Integer("Acceleration", -2000, 2001)
@@ -78,16 +79,6 @@ VertOffsetB12 = Integer("VertOffset-B12", -2048, 2047)
 TimeOffset = Integer("TimeOffset", 1, 65535)
 RadiusOfCurvature = Integer("RadiusOfCurvature", -32767, 32767)
 Confidence = Integer("Confidence", 0, 200)
-RegionId = Integer("RegionId", 0, 255)
-
-PositionalAccuracy = Sequence(
-    "PositionalAccuracy",
-    [
-        _f("semiMajor", Integer("SemiMajorAxisAccuracy", 0, 255)),
-        _f("semiMinor", Integer("SemiMinorAxisAccuracy", 0, 255)),
-        _f("orientation", Integer("SemiMajorAxisOrientation", 0, 65535)),
-    ],
-)
 
 TransmissionState = Enumerated(
     "TransmissionState",
@@ -122,16 +113,6 @@ VehicleSize = Sequence(
     "VehicleSize",
     [_f("width", Integer("VehicleWidth", 0, 1023)), _f("length", Integer("VehicleLength", 0, 4095))],
 )
-
-RegionalExtension = Sequence(
-    "RegionalExtension",
-    [_f("regionId", RegionId), _f("regExtValue", OpenType("regExtValue"))],
-)
-
-
-def _regional(name: str = "regional") -> Field:
-    return _opt(name, SequenceOf("RegionalExtensions", RegionalExtension, Size(1, 4)))
-
 
 # --- BSM core ------------------------------------------------------------------------------------------------------
 
@@ -361,11 +342,18 @@ BasicSafetyMessage = Sequence(
     extensible=True,
 )
 
+MESSAGES: dict[int, AsnType] = {
+    MAP_MESSAGE_ID: MapData,
+    SPAT_MESSAGE_ID: SPAT,
+    BSM_MESSAGE_ID: BasicSafetyMessage,
+}
+"""messageId -> the described message type; any other messageId's value stays Raw."""
+
 MessageFrame = Sequence(
     "MessageFrame",
     [
         _f("messageId", Integer("DSRCmsgID", 0, 32767)),
-        _f("value", OpenTypeBy("value", "messageId", {BSM_MESSAGE_ID: BasicSafetyMessage})),
+        _f("value", OpenTypeBy("value", "messageId", MESSAGES)),
     ],
     extensible=True,
 )

@@ -1,22 +1,13 @@
 """SAE J2735 SPaT (MessageFrame messageId 19): decode, encode, and mapping to `SignalPhaseAndTiming`.
 
-The J2735 SPAT type is the ISO TS 19091 SPAT (the ETSI SPATEM payload is the same type), and pycrate ships that
-module precompiled (`pycrate_asn1dir.ITS_IS`, BSD-licensed ETSI ASN.1). So no J2735 text is needed here: our
-UPER engine strips or adds the J2735 frame header (`roadlink.codec.j2735.MessageFrame`: messageId + open type),
-and pycrate decodes or encodes the open type's content, the SPAT value. One bound differs: TimeMark is 0..36001 in
-ISO TS 19091 and J2735-2016 but 0..36111 in J2735-2020 and later (the same 16 bits on the wire), so we use a private
-copy of pycrate's type with that bound widened (see `_pycrate`); pycrate's shared objects are left untouched.
+The SPAT type is described for our UPER engine in `j2735_intersection` (it is the ISO TS 19091 SPAT, with the
+J2735 TimeMark range 0..36111). A frame is ``{"messageId": 19, "value": <SPAT dict>}``, exactly as `decode_frame`
+gives it; values follow the engine's conventions (a SEQUENCE is a dict of the components present, a BIT STRING is
+(bits, length), an ENUMERATED is its name, a CHOICE is (name, value)).
 
-Decoded values follow the engine's conventions (pycrate uses the same ones): a SEQUENCE is a dict of the
-components present, a BIT STRING is (bits, length), an ENUMERATED is its name, a CHOICE is (name, value). A frame
-is ``{"messageId": 19, "value": <SPAT dict>}``, as `decode_frame` gives a BSM.
-
-Round trip: `decode_spat_frame` checks by default (`verify=True`) that the value re-encodes to exactly the octets
-it was decoded from, and raises DecodeError otherwise; pycrate alone accepts some non-canonical encodings (about
-3 % of randomly damaged frames). So every frame it returns re-encodes byte for byte, and the decoded value is
-what to keep for re-encoding: the v1 mapping leaves out what v1 cannot represent (speed advice, maneuver assist,
-enabled lanes, movement names, regional extensions, the SPAT-level name). `verify=False` skips the re-encode, which
-more than halves the cost, when only the mapping is wanted.
+Round trip: the engine accepts only canonical encodings, so every frame it returns re-encodes byte for byte, and
+the decoded value is what to keep for re-encoding: the v1 mapping leaves out what v1 cannot represent (speed
+advice, maneuver assist, enabled lanes, movement names, regional extensions, the SPAT-level name).
 
 Time, per the field facts (STANDARDS.md 1.1):
 
@@ -33,24 +24,19 @@ Time, per the field facts (STANDARDS.md 1.1):
                   second and 36111 "unavailable". So 36000 and 36001 -> None (reading a 2016 "unknown" as a time
                   would invent one; a leap second has not occurred since 2016), 36002..36009 (leap) -> the hour's
                   last ms, 36111 -> None, and 36010..36110 are out of range (ValidationError "out_of_range").
-
-pycrate keeps decoder state in its shared type objects, so every call into it holds one module lock.
 """
 
 from __future__ import annotations
 
 import calendar
-import copy
-import json
-import threading
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Final, Literal
+from typing import Any, Final
 
-from roadlink.codec.bitio import Raw
 from roadlink.codec.errors import DecodeError, EncodeError
 from roadlink.codec.j2735 import MessageFrame
+from roadlink.codec.j2735_intersection import SPAT, SPAT_MESSAGE_ID
 from roadlink.codec.j2735_mapping import SEC_MARK_UNAVAILABLE, resolve_sec_mark
 from roadlink.domain.errors import ValidationError
 from roadlink.domain.signal import MovementEvent, MovementPhase, MovementState, SignalPhaseAndTiming
@@ -71,13 +57,10 @@ __all__ = [
     "resolve_message_time",
     "resolve_time_mark",
     "signals_to_spat",
-    "spat_from_jer",
-    "spat_to_jer",
     "spat_to_signals",
     "time_mark_of",
 ]
 
-SPAT_MESSAGE_ID: Final = 19
 TIME_MARK_UNAVAILABLE: Final = 36111
 """J2735-2020 and later: TimeMark unavailable (out of range for 2016-edition decoders)."""
 TIME_MARK_UNKNOWN_2016: Final = 36001
@@ -112,83 +95,16 @@ _PHASE_NAMES: Final = (
 """MovementPhaseState names in code order: the code is MovementPhase's value."""
 _PHASES: Final = {name: MovementPhase(code) for code, name in enumerate(_PHASE_NAMES)}
 
-_LOCK = threading.Lock()
-
-# --- pycrate: the only untyped code ----------------------------------------------------------------------------------
-
-_Action = Literal["decode", "encode", "to_jer", "from_jer"]
-_TIME_MARK_COMPONENTS: Final = ("startTime", "minEndTime", "maxEndTime", "likelyTime", "nextTime")
-_pycrate_state: dict[str, Any] = {}
-
-
-def _pycrate(action: _Action, arg: Any) -> Any:
-    """Run one operation on (our copy of) pycrate's ISO TS 19091 SPAT type; pycrate's exceptions propagate.
-
-    decode: content octets -> (value, bits left over)   encode: value -> octets
-    to_jer: value -> JER text                          from_jer: JER text -> value
-
-    The copy differs from ISO in one bound: TimeMark is 0..36001 in ISO TS 19091 and J2735-2016, 0..36111 in
-    J2735-2020 and later. Both are 16-bit fields, so the encodings agree, and widening the bound lets the newer
-    values (36111 unavailable, leap tenths) decode. pycrate's shared ITS_IS objects stay untouched.
-    """
-    # pycrate ships no type information (no py.typed, no stubs): this function is the whole untyped surface.
-    from pycrate_asn1dir import ITS_IS  # type: ignore[import-untyped]
-    from pycrate_asn1rt.setobj import ASN1RangeInt, ASN1Set  # type: ignore[import-untyped]
-    from pycrate_core.charpy import Charpy  # type: ignore[import-untyped]
-
-    with _LOCK:
-        spat = _pycrate_state.get("SPAT")
-        if spat is None:
-            spat = copy.deepcopy(ITS_IS.DSRC.SPAT)
-            intersection = spat._cont["intersections"]._cont
-            event = intersection._cont["states"]._cont._cont["state-time-speed"]._cont
-            timing = event._cont["timing"]
-            for name in _TIME_MARK_COMPONENTS:
-                bound = ASN1Set(rv=[], rr=[ASN1RangeInt(lb=0, ub=TIME_MARK_UNAVAILABLE)], ev=None, er=[])
-                bound._set_root_bnd()  # what pycrate's init_modules does for every constraint
-                assert bound.rdyn == timing._cont[name]._const_val.rdyn  # the same field width on the wire
-                timing._cont[name]._const_val = bound
-            _pycrate_state["SPAT"] = spat
-        if action == "decode":
-            buffer = Charpy(arg)
-            spat.from_uper(buffer)
-            return spat.get_val(), buffer.len_bit()
-        if action == "encode":
-            return spat.to_uper(arg)
-        if action == "to_jer":
-            spat.set_val(arg)
-            return spat.to_jer()
-        spat.from_jer(arg)
-        return spat.get_val()
-
-
 # --- the SPAT value (open-type content) ------------------------------------------------------------------------------
 
 
-def decode_spat_value(content: bytes, *, verify: bool = True, path: str = "SPAT") -> dict[str, Any]:
+def decode_spat_value(content: bytes) -> dict[str, Any]:
     """Decode a SPAT value that fills `content` (a complete UPER encoding, as in the frame's open type).
 
-    `path` names the value in errors (the frame decoder passes ``MessageFrame.value``).
-
     Raises:
-        DecodeError: the octets are not a valid SPAT, leave octets over, or (with `verify`) are not the canonical
-            encoding of what they decode to.
+        DecodeError: the octets are not a valid (canonical) SPAT encoding, or leave octets over.
     """
-    try:
-        value, left_bits = _pycrate("decode", bytes(content))
-    except Exception as exc:  # pycrate raises its own error classes and plain ones (IndexError, ...) alike
-        raise DecodeError(f"invalid SPAT: {type(exc).__name__}: {exc}", path=path) from exc
-    if left_bits:
-        raise DecodeError(f"{left_bits // 8} trailing octets after the SPAT", path=path)
-    if not isinstance(value, dict):
-        raise DecodeError(f"SPAT decoded to {type(value).__name__}", path=path)
-    if verify:
-        try:
-            again = _pycrate("encode", value)
-        except Exception as exc:  # as above
-            raise DecodeError(f"decoded SPAT does not re-encode: {type(exc).__name__}: {exc}", path=path) from exc
-        if again != content:
-            raise DecodeError("not the canonical encoding of the SPAT it decodes to", path=path)
+    value: dict[str, Any] = SPAT.decode(bytes(content))
     return value
 
 
@@ -198,76 +114,27 @@ def encode_spat_value(value: Mapping[str, Any]) -> bytes:
     Raises:
         EncodeError: the value does not fit the SPAT type.
     """
-    try:
-        data = _pycrate("encode", dict(value))
-    except Exception as exc:  # pycrate raises its own error classes and plain ones alike
-        raise EncodeError(f"cannot encode SPAT: {type(exc).__name__}: {exc}", path="SPAT") from exc
-    if not isinstance(data, bytes):
-        raise EncodeError("pycrate returned no encoding", path="SPAT")
-    return data
-
-
-def spat_to_jer(value: Mapping[str, Any]) -> Any:
-    """A SPAT value as JSON-ready data in the JSON Encoding Rules (ITU-T X.697), as pycrate writes them.
-
-    Raises:
-        EncodeError: the value does not fit the SPAT type.
-    """
-    try:
-        text = _pycrate("to_jer", dict(value))
-    except Exception as exc:  # as above
-        raise EncodeError(f"cannot write SPAT as JER: {type(exc).__name__}: {exc}", path="SPAT") from exc
-    return _in_value_order(json.loads(text), value)
-
-
-def _in_value_order(jer: Any, value: Any) -> Any:
-    """pycrate writes JER objects with sorted keys: put SEQUENCE components back in their ASN.1 order."""
-    if isinstance(jer, dict) and isinstance(value, Mapping):
-        order = [key for key in value if key in jer] + [key for key in jer if key not in value]
-        return {key: _in_value_order(jer[key], value.get(key)) for key in order}
-    if isinstance(jer, dict) and isinstance(value, tuple) and len(jer) == 1 and len(value) == 2:  # a CHOICE
-        ((name, inner),) = jer.items()
-        return {name: _in_value_order(inner, value[1])}
-    if isinstance(jer, list) and isinstance(value, list) and len(jer) == len(value):
-        return [_in_value_order(j, v) for j, v in zip(jer, value, strict=True)]
-    return jer
-
-
-def spat_from_jer(data: Any) -> dict[str, Any]:
-    """The inverse of `spat_to_jer`: JER data (or its JSON text) -> a SPAT value.
-
-    Raises:
-        EncodeError: the data is not a JER SPAT.
-    """
-    text = data if isinstance(data, str) else json.dumps(data)
-    try:
-        value = _pycrate("from_jer", text)
-    except Exception as exc:  # as above
-        raise EncodeError(f"invalid JER SPAT: {type(exc).__name__}: {exc}", path="SPAT") from exc
-    if not isinstance(value, dict):
-        raise EncodeError(f"JER SPAT gave {type(value).__name__}", path="SPAT")
-    return value
+    return SPAT.encode(dict(value))
 
 
 # --- the J2735 frame -------------------------------------------------------------------------------------------------
 
 
-def decode_spat_prefix(data: bytes, offset: int = 0, *, verify: bool = True) -> tuple[dict[str, Any], int]:
+def decode_spat_prefix(data: bytes, offset: int = 0) -> tuple[dict[str, Any], int]:
     """Decode the SPaT MessageFrame starting at octet `offset`: ({"messageId": 19, "value": SPAT}, octets used).
 
     Raises:
-        DecodeError: not a valid MessageFrame, not a SPaT (messageId != 19), or not a valid SPAT value.
+        DecodeError: not a valid MessageFrame, or not a SPaT (messageId != 19).
     """
     frame, used = MessageFrame.decode_prefix(data, offset)
     if frame["messageId"] != SPAT_MESSAGE_ID:
         raise DecodeError(f"messageId {frame['messageId']} is not a SPaT ({SPAT_MESSAGE_ID})", path="MessageFrame")
-    value = decode_spat_value(frame["value"], verify=verify, path="MessageFrame.value")
-    return {**frame, "value": value}, used
+    return frame, used
 
 
-def decode_spat_frame(data: bytes, *, verify: bool = True) -> dict[str, Any]:
+def decode_spat_frame(data: bytes) -> dict[str, Any]:
     """Decode one SPaT MessageFrame that fills `data` exactly (see `decode_spat_prefix`)."""
-    frame, used = decode_spat_prefix(data, verify=verify)
+    frame, used = decode_spat_prefix(data)
     if used != len(data):
         raise DecodeError(f"{len(data) - used} trailing octets", bit_offset=used * 8, path="MessageFrame")
     return frame
@@ -282,10 +149,7 @@ def encode_spat_frame(frame: Mapping[str, Any]) -> bytes:
     message_id = frame.get("messageId", SPAT_MESSAGE_ID)
     if message_id != SPAT_MESSAGE_ID:
         raise EncodeError(f"messageId {message_id!r} is not a SPaT ({SPAT_MESSAGE_ID})", path="MessageFrame")
-    if "value" not in frame:
-        raise EncodeError("missing component value", path="MessageFrame")
-    content = encode_spat_value(frame["value"])
-    return MessageFrame.encode({**frame, "messageId": SPAT_MESSAGE_ID, "value": Raw(content)})
+    return MessageFrame.encode({**frame, "messageId": SPAT_MESSAGE_ID})
 
 
 @dataclass(frozen=True, slots=True)
@@ -303,14 +167,14 @@ class DecodedSpat:
         return encode_spat_frame(self.frame)
 
 
-def decode_spat(data: bytes, reference_unix_ms: int, *, verify: bool = True) -> DecodedSpat:
+def decode_spat(data: bytes, reference_unix_ms: int) -> DecodedSpat:
     """Decode a SPaT MessageFrame that fills `data` and map it (`decode_spat_frame` + `spat_to_signals`).
 
     Raises:
         DecodeError: as `decode_spat_frame`.
         ValidationError: reason "out_of_range" for a reserved DSecond or TimeMark.
     """
-    frame = decode_spat_frame(data, verify=verify)
+    frame = decode_spat_frame(data)
     return DecodedSpat(frame, spat_to_signals(frame["value"], reference_unix_ms))
 
 

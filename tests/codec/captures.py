@@ -109,6 +109,10 @@ def assert_matches_xer(elem: ET.Element, value: Any, path: str = "") -> None:
         assert len(items) == len(value), f"{here}: {len(items)} items != {len(value)}"
         for i, (child, item) in enumerate(zip(items, value, strict=True)):
             assert_matches_xer(child, item, f"{here}[{i}]")
+    elif isinstance(value, tuple) and isinstance(value[0], str):  # a CHOICE: <alternative>value</alternative>
+        (child,) = list(elem)
+        assert child.tag == value[0], f"{here}: alternative {child.tag} != {value[0]}"
+        assert_matches_xer(child, value[1], f"{here}.{value[0]}")
     elif isinstance(value, tuple):
         assert "".join((elem.text or "").split()) == _bits_text(value), f"{here}: bits {elem.text!r} != {value}"
     elif isinstance(value, str):
@@ -141,6 +145,10 @@ def assert_matches_pycrate_json(ref: Any, value: Any, path: str = "") -> None:
         assert len(items) == len(value), f"{here}: {len(items)} items != {len(value)}"
         for i, (ref_item, item) in enumerate(zip(items, value, strict=True)):
             assert_matches_pycrate_json(ref_item, item, f"{here}[{i}]")
+    elif isinstance(value, tuple) and isinstance(value[0], str):  # a CHOICE: {alternative: value}
+        assert isinstance(ref, dict), f"{here}: {ref!r} is not a CHOICE"
+        assert list(ref) == [value[0]], f"{here}: alternative {ref!r} != {value[0]}"
+        assert_matches_pycrate_json(ref[value[0]], value[1], f"{here}.{value[0]}")
     elif isinstance(value, tuple):
         assert ref == _bits_text(value), f"{here}: bits {ref!r} != {value}"
     elif isinstance(value, str):

@@ -192,11 +192,10 @@ def test_unknown_message_and_part_ii_content_are_kept_raw() -> None:
     again = decode_frame(encode_frame(frame))
     assert again == frame
     assert again["value"]["partII"][-1]["partII-Value"] == Raw(b"\x12\x34")
-    spat = captures.carma_hex("SPaT_1")
-    decoded = MessageFrame.decode(spat)
-    assert decoded["messageId"] == 19
-    assert isinstance(decoded["value"], Raw)
-    assert MessageFrame.encode(decoded) == spat
+    rsa = encode_frame({"messageId": 27, "value": Raw(b"\x01\x02\x03")})  # RoadSideAlert: not described
+    decoded = MessageFrame.decode(rsa)
+    assert decoded == {"messageId": 27, "value": Raw(b"\x01\x02\x03")}
+    assert MessageFrame.encode(decoded) == rsa
 
 
 def test_part_ii_content_the_description_cannot_read_is_kept_raw() -> None:

@@ -20,7 +20,9 @@ from roadlink.codec.j2735_spat import (
     decode_spat,
     decode_spat_frame,
     decode_spat_prefix,
+    decode_spat_value,
     encode_spat_frame,
+    encode_spat_value,
     frame_to_signals,
 )
 from roadlink.domain.signal import MovementEvent, MovementPhase, MovementState, SignalPhaseAndTiming
@@ -114,12 +116,13 @@ def test_every_capture_round_trips_through_decode_spat(name: str) -> None:
 
 
 def test_our_frame_header_is_the_j2735_header() -> None:
-    """Our MessageFrame keeps the SPAT as raw octets: messageId 19, then the open type's length and content."""
+    """messageId 19, then the open type's length octet and a complete SPAT encoding that fills it."""
     for data in _frames().values():
         frame = decode_frame(data)
         assert frame["messageId"] == 19
         length = data[2]
-        assert bytes(frame["value"]) == data[3 : 3 + length]
+        assert encode_spat_value(frame["value"]) == data[3 : 3 + length]
+        assert decode_spat_value(data[3 : 3 + length]) == frame["value"]
         assert 3 + length == len(data)
 
 
