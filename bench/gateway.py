@@ -8,7 +8,8 @@ core, so that other load on a shared machine is not counted as our cost). For ea
 `gateway.adapters.registry.ADAPTERS` that has an entry in `CASES` (an adapter without one is skipped with a
 note), over many distinct payloads of 50 objects (a BSM carries one vehicle, a SPaT payload 25 signal groups
 x 2 states = 50 events):
-- `adapter`: adapter(payload, context) + `roadlink.wire.convert` of each item to v1 protobuf +
+- `adapter`: adapter(payload, context) + `gateway.adapters.canonical.as_canonical` of each item (a no-op for
+  adapters that build the v1 message directly, `roadlink.wire.convert` for domain objects) +
   SerializeToString, as the gateway does per message;
 - `baseline`, the bare minimum for the same payload: json.loads + the equivalent v1 protobuf built directly
   from the dict with keyword arguments (same fields, direct unit scaling and table look-ups, no validation,
@@ -72,6 +73,7 @@ from bench.gateway_peers import (
 )
 from bench.report import Figure, format_table, headline_line, median_of
 from gateway.adapters.base import Adapter, MessageContext, Normalized
+from gateway.adapters.canonical import as_canonical
 from gateway.adapters.json_payload import CLASS_NAMES
 from gateway.adapters.lidar_sensor_frame import DEFAULT_SIGMA_X_M, DEFAULT_SIGMA_Y_M
 from gateway.adapters.radar_wgs84 import RADAR_POSITION_SIGMA_M, VENDOR_TARGET_TYPES, parse_radar_frame
@@ -80,9 +82,6 @@ from gateway.adapters.signal_controller import CSAE_LIGHTS
 from gateway.pipeline import Pipeline, TimeBounds
 from gateway.settings import Route
 from roadlink.domain.classes import ObjectClass
-from roadlink.domain.perception import PerceptionFrame
-from roadlink.domain.signal import SignalPhaseAndTiming
-from roadlink.wire.convert import frame_to_proto, signal_to_proto, vehicle_state_to_proto
 
 __all__ = ["CASES", "AdapterCase", "main"]
 
@@ -521,11 +520,7 @@ CASES: Mapping[str, Callable[[int], AdapterCase]] = {
 
 
 def _serialize(item: Normalized) -> bytes:
-    if isinstance(item, PerceptionFrame):
-        return frame_to_proto(item).SerializeToString()
-    if isinstance(item, SignalPhaseAndTiming):
-        return signal_to_proto(item).SerializeToString()
-    return vehicle_state_to_proto(item).SerializeToString()
+    return as_canonical(item)[1].SerializeToString()
 
 
 def adapter_workload(adapter: Adapter) -> Workload:
@@ -658,14 +653,11 @@ def _radar_extras(notes: list[str]) -> list[tuple[Measured, AdapterCase, Workloa
         items = pipeline.process(context.topic, payload, context.receive_time_unix_ms)
         return [message.SerializeToString() for _, message in items]
 
-    def to_proto(payload: bytes, context: MessageContext) -> object:
-        return [frame_to_proto(item) for item in adapter(payload, context)]  # type: ignore[arg-type]
-
     stages: list[tuple[str, Workload]] = [
         ("radar: json.loads only", lambda payload, _: json.loads(payload)),
         ("radar: pydantic parse", lambda payload, _: parse_radar_frame(payload)),
-        ("radar: + domain objects", adapter),
-        ("radar: + convert to proto", to_proto),
+        ("radar: + build v1 message", adapter),
+        ("radar: + serialize", adapter_workload(adapter)),
         ("radar: Pipeline.process + serialize", process),
     ]
     extras = []

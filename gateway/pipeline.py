@@ -13,16 +13,14 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from google.protobuf.message import Message
+from v2x.roadside.v1 import perception_pb2
 
-from gateway.adapters.base import Adapter, AdapterFactory, MessageContext, Normalized
+from gateway.adapters.base import Adapter, AdapterFactory, Canonical, MessageContext
+from gateway.adapters.canonical import as_canonical
 from gateway.dedupe import RecentMessages
 from gateway.settings import Route
 from roadlink.domain.clock import ClockOffsetEstimator
 from roadlink.domain.errors import ConfigurationError, StaleDataError, ValidationError
-from roadlink.domain.perception import PerceptionFrame
-from roadlink.domain.signal import SignalPhaseAndTiming
-from roadlink.wire.convert import frame_to_proto, signal_to_proto, vehicle_state_to_proto
 
 __all__ = ["Pipeline", "PipelineStats", "TimeBounds", "topic_matches"]
 
@@ -89,7 +87,7 @@ class Pipeline:
         self._latest: dict[tuple[str, tuple[str, ...]], int] = {}
         self.stats = PipelineStats()
 
-    def process(self, topic: str, payload: bytes, receive_time_unix_ms: int) -> list[tuple[str, Message]]:
+    def process(self, topic: str, payload: bytes, receive_time_unix_ms: int) -> list[tuple[str, Canonical]]:
         """Normalize one message; [] for a duplicate; ValidationError (counted by reason) when invalid."""
         self.stats.messages_in += 1
         if self._recent.seen_before(topic, payload):
@@ -97,49 +95,51 @@ class Pipeline:
             return []
         try:
             items = self._normalize(topic, payload, receive_time_unix_ms)
-            for item in items:
-                self._check_time(item, receive_time_unix_ms)
+            for _, message in items:
+                self._check_time(message, receive_time_unix_ms)
         except ValidationError as error:
             self.stats.rejected[error.reason] += 1
             raise
-        items = [item for item in items if not self._repeated_frame(item)]
+        items = [item for item in items if not self._repeated_frame(item[1])]
         self.stats.items_out += len(items)
-        return [self._stamped(item, receive_time_unix_ms) for item in items]
+        for _, message in items:
+            self._stamp(message, receive_time_unix_ms)
+        return items
 
-    def _repeated_frame(self, item: Normalized) -> bool:
+    def _repeated_frame(self, message: Canonical) -> bool:
         """A frame a numbering source already sent (same frame number and time), even if re-serialized."""
-        if not isinstance(item, PerceptionFrame) or item.frame_sequence == 0:
+        if not isinstance(message, perception_pb2.PerceptionFrame) or message.frame_sequence == 0:
             return False
-        key = ("frame", item.source_id, item.provenance.sensor_ids, item.frame_sequence, item.time_unix_ms)
+        sensors = tuple(message.provenance.sensor_ids)
+        key = ("frame", message.source_id, sensors, message.frame_sequence, message.time_unix_ms)
         if self._recent.seen_key_before(key):
             self.stats.duplicates += 1
             return True
         return False
 
-    def _check_time(self, item: Normalized, receive_time_unix_ms: int) -> None:
-        age_ms = receive_time_unix_ms - item.time_unix_ms
+    def _check_time(self, message: Canonical, receive_time_unix_ms: int) -> None:
+        age_ms = receive_time_unix_ms - message.time_unix_ms
         if age_ms > self._bounds.max_age_ms:
             raise StaleDataError("stale", f"data is {age_ms} ms old (limit {self._bounds.max_age_ms} ms)")
         if -age_ms > self._bounds.max_future_ms:
             raise StaleDataError("future", f"data is {-age_ms} ms ahead (limit {self._bounds.max_future_ms} ms)")
 
-    def _stamped(self, item: Normalized, receive_time_unix_ms: int) -> tuple[str, Message]:
-        """Convert to proto; record the clock offset and flag out-of-order data of the item's source."""
-        field_name, message = _to_proto(item)
-        provenance = item.provenance
-        if provenance is None:
-            return field_name, message
+    def _stamp(self, message: Canonical, receive_time_unix_ms: int) -> None:
+        """Record the clock offset in the provenance and flag out-of-order data of the message's source."""
+        if not message.HasField("provenance"):
+            return
+        provenance = message.provenance
+        time_unix_ms = message.time_unix_ms
         clock = self._clocks.setdefault(provenance.source_id, ClockOffsetEstimator())
-        clock.add(item.time_unix_ms, receive_time_unix_ms)
-        message.provenance.clock_offset_ms = clock.offset_ms or 0  # type: ignore[attr-defined]
-        key = (provenance.source_id, provenance.sensor_ids)
-        if item.time_unix_ms < self._latest.get(key, item.time_unix_ms):
+        clock.add(time_unix_ms, receive_time_unix_ms)
+        provenance.clock_offset_ms = clock.offset_ms or 0
+        key = (provenance.source_id, tuple(provenance.sensor_ids))
+        if time_unix_ms < self._latest.get(key, time_unix_ms):
             self.stats.out_of_order += 1
         else:
-            self._latest[key] = item.time_unix_ms
-        return field_name, message
+            self._latest[key] = time_unix_ms
 
-    def _normalize(self, topic: str, payload: bytes, receive_time_unix_ms: int) -> Sequence[Normalized]:
+    def _normalize(self, topic: str, payload: bytes, receive_time_unix_ms: int) -> list[tuple[str, Canonical]]:
         if len(payload) > self._max_payload_bytes:
             raise ValidationError("too_large", f"{len(payload)} bytes > limit {self._max_payload_bytes}")
         bound = next((b for b in self._routes if topic_matches(b.route.topic_filter, topic)), None)
@@ -147,8 +147,8 @@ class Pipeline:
             raise ValidationError("unknown_topic", f"no route for topic {topic!r}")
         context = _context(bound.route, topic, receive_time_unix_ms)
         self.stats.by_source[context.source_id] += 1
-        items = bound.adapter(payload, context)
-        self.stats.objects_out += sum(len(i.objects) for i in items if isinstance(i, PerceptionFrame))
+        items = [as_canonical(item) for item in bound.adapter(payload, context)]
+        self.stats.objects_out += sum(len(m.objects) for _, m in items if isinstance(m, perception_pb2.PerceptionFrame))
         return items
 
 
@@ -157,11 +157,3 @@ def _context(route: Route, topic: str, receive_time_unix_ms: int) -> MessageCont
     if max(route.source_level, route.sensor_level) >= len(levels):
         raise ValidationError("unknown_topic", f"topic {topic!r} lacks the source/sensor levels of its route")
     return MessageContext(topic, levels[route.source_level], levels[route.sensor_level], receive_time_unix_ms)
-
-
-def _to_proto(item: Normalized) -> tuple[str, Message]:
-    if isinstance(item, PerceptionFrame):
-        return "frames", frame_to_proto(item)
-    if isinstance(item, SignalPhaseAndTiming):
-        return "signal_timings", signal_to_proto(item)
-    return "vehicle_states", vehicle_state_to_proto(item)

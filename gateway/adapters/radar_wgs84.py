@@ -12,7 +12,7 @@ MQTT message is one JSON object (optionally UTF-8 with a BOM):
 `RadarFrame.model_json_schema()` is the schema to hand to firmware teams. Numbers are strict: a string where
 a number belongs, or a bool anywhere, is a shape error. Unknown fields are ignored.
 
-Mapping decisions (one PerceptionFrame per message):
+Mapping decisions (one v1 PerceptionFrame per message, built directly from the validated model):
 - source_id is `context.source_id` (from the topic). A `deviceId` that differs from it is not an error:
   the topic is what the broker's ACLs authenticate, so it wins and `deviceId` is only informational.
 - frame_sequence is 0: the vendor sends no frame counter.
@@ -31,12 +31,12 @@ from typing import Annotated, Final
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
 from pydantic_core import PydanticCustomError
+from v2x.roadside.v1 import perception_pb2
 
 from gateway.adapters.base import MessageContext
+from gateway.adapters.canonical import ProtoClass, new_perception_frame, proto_class
 from gateway.adapters.json_payload import parse_json_payload
 from roadlink.domain.classes import ObjectClass
-from roadlink.domain.perception import DetectedObject, PerceptionFrame, Provenance
-from roadlink.domain.spatial import Covariance2D, Dimensions, Position
 
 __all__ = [
     "MAX_PAYLOAD_BYTES",
@@ -79,6 +79,8 @@ Only code 3 occurs in the recording, always sized 4.5 x 1.8 m, i.e. passenger ca
 the common roadside-radar vendor convention and are an assumption until a vendor document confirms them.
 """
 
+_CLASS_CODES: Final[Mapping[int, ProtoClass]] = {code: proto_class(c) for code, c in VENDOR_TARGET_TYPES.items()}
+_UNKNOWN: Final = proto_class(ObjectClass.UNKNOWN)
 _MAX_SPEED_MPS: Final = 150.0
 _MAX_ACCELERATION_MPS2: Final = 100.0
 _MAX_SIZE_M: Final = 50.0
@@ -86,7 +88,7 @@ _MAX_INT32: Final = 2**31 - 1
 _MAX_INT64: Final = 2**63 - 1
 _MAX_UINT64: Final = 2**64 - 1
 _MAX_UNIX_MS_DIGITS: Final = len(str(_MAX_INT64))
-_POSITION_COVARIANCE: Final = Covariance2D.isotropic(RADAR_POSITION_SIGMA_M)
+_POSITION_VARIANCE_M2: Final = RADAR_POSITION_SIGMA_M * RADAR_POSITION_SIGMA_M
 
 
 def _unix_ms_from_digits(value: object) -> object:
@@ -267,49 +269,40 @@ def parse_radar_frame(payload: bytes) -> RadarFrame:
     return parse_json_payload(RadarFrame, payload, max_bytes=MAX_PAYLOAD_BYTES)
 
 
-def normalize_radar_wgs84(payload: bytes, context: MessageContext) -> list[PerceptionFrame]:
-    """The Adapter for this format: one message -> one PerceptionFrame (see the module docstring).
+def normalize_radar_wgs84(payload: bytes, context: MessageContext) -> list[perception_pb2.PerceptionFrame]:
+    """The Adapter for this format: one message -> one v1 PerceptionFrame (see the module docstring).
 
     Raises:
         ValidationError: as parse_radar_frame.
     """
-    return [_to_perception_frame(parse_radar_frame(payload), context)]
-
-
-def _to_perception_frame(frame: RadarFrame, context: MessageContext) -> PerceptionFrame:
-    """Map a validated frame; times are unix ms, frame_sequence is 0 (the vendor sends no counter)."""
+    frame = parse_radar_frame(payload)
+    message = new_perception_frame(context, frame.time_stamp)
+    add = message.objects.add
     sensor_ids = (context.sensor_id,)
-    provenance = Provenance(
-        source_id=context.source_id,
-        source_time_unix_ms=frame.time_stamp,
-        gateway_receive_time_unix_ms=context.receive_time_unix_ms,
-        sensor_ids=sensor_ids,
-        topic=context.topic,
-    )
-    objects = tuple([_to_object(target, sensor_ids) for target in frame.targets])
-    return PerceptionFrame(context.source_id, 0, frame.time_stamp, objects, provenance)
-
-
-def _to_object(target: RadarTarget, sensor_ids: tuple[str, ...]) -> DetectedObject:
-    """Map one target: ground speed |speed| m/s, heading degrees in [0, 360), WGS84 position untouched."""
-    confidence = target.confidence_level
-    return DetectedObject(
-        object_id=target.target_id,
-        object_class=VENDOR_TARGET_TYPES.get(target.target_type, ObjectClass.UNKNOWN),
-        position=Position(target.latitude, target.longitude),
-        class_confidence=confidence / 100.0 if confidence > 0 else None,
-        speed_mps=abs(target.speed),
-        heading_deg=target.heading_angle % 360.0,
-        acceleration_mps2=target.acceleration,
-        size=_size(target),
-        position_covariance=_POSITION_COVARIANCE,
-        sensor_ids=sensor_ids,
-        lane_id=target.lane_no if target.lane_no > 0 else None,
-    )
-
-
-def _size(target: RadarTarget) -> Dimensions | None:
-    """Outer size in metres; None when length and width are both 0 (unknown), height None when 0."""
-    if target.target_length == 0.0 and target.target_width == 0.0:
-        return None
-    return Dimensions(target.target_length, target.target_width, target.target_height or None)
+    classes = _CLASS_CODES
+    for target in frame.targets:
+        confidence = target.confidence_level
+        lane = target.lane_no
+        obj = add(
+            object_id=target.target_id,
+            object_class=classes.get(target.target_type, _UNKNOWN),
+            class_confidence=confidence / 100.0 if confidence > 0 else None,
+            speed_mps=abs(target.speed),
+            heading_deg=target.heading_angle % 360.0,
+            acceleration_mps2=target.acceleration,
+            sensor_ids=sensor_ids,
+            lane_id=lane if lane > 0 else None,
+        )
+        position = obj.position
+        position.latitude_deg = target.latitude
+        position.longitude_deg = target.longitude
+        if target.target_length != 0.0 or target.target_width != 0.0:
+            size = obj.size
+            size.length_m = target.target_length
+            size.width_m = target.target_width
+            if target.target_height:
+                size.height_m = target.target_height
+        covariance = obj.position_covariance
+        covariance.east_east = _POSITION_VARIANCE_M2
+        covariance.north_north = _POSITION_VARIANCE_M2
+    return [message]

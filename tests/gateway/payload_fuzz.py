@@ -19,10 +19,8 @@ from typing import Any
 from hypothesis import strategies as st
 
 from gateway.adapters.base import Adapter, MessageContext, Normalized
+from gateway.adapters.canonical import as_canonical, as_domain
 from roadlink.domain.errors import ValidationError
-from roadlink.domain.perception import PerceptionFrame
-from roadlink.domain.signal import SignalPhaseAndTiming
-from roadlink.domain.vehicle import VehicleState
 
 __all__ = ["JSON_VALUES", "assert_normalizes_or_rejects", "corrupted_bytes", "mutated_json"]
 
@@ -32,8 +30,6 @@ JSON_VALUES: st.SearchStrategy[Any] = st.recursive(
     max_leaves=6,
 )
 """Any JSON value: scalars (NaN and +-infinity included) and small nested arrays and objects."""
-
-_NORMALIZED = (PerceptionFrame, VehicleState, SignalPhaseAndTiming)
 
 
 def _keys(node: Any) -> list[Any]:
@@ -111,7 +107,8 @@ def assert_normalizes_or_rejects(
 ) -> Sequence[Normalized] | None:
     """Run `adapter` on `payload`: the normalized items it returns, or None when it rejects the payload.
 
-    Asserts the adapter contract: it returns a sequence of normalized domain items or raises ValidationError
+    Asserts the adapter contract: it returns a sequence of normalized items (v1 messages or domain objects,
+    each serializable and convertible to domain objects) or raises ValidationError
     (any other exception propagates and fails the test). With `reasons`, the rejection's reason must be one
     of them.
     """
@@ -122,7 +119,8 @@ def assert_normalizes_or_rejects(
     else:
         assert isinstance(output, Sequence)
         for item in output:
-            assert isinstance(item, _NORMALIZED), f"not a normalized item: {item!r}"
+            as_canonical(item)[1].SerializeToString()  # TypeError for anything but a Normalized item
+            as_domain(item)
         return output
     assert isinstance(rejection.reason, str)
     assert rejection.reason, f"a ValidationError without a reason: {rejection}"

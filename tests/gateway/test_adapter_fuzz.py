@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gateway.adapters.base import Adapter, MessageContext, Normalized
+from gateway.adapters.canonical import as_domain
 from gateway.adapters.registry import ADAPTERS
 from roadlink.domain.perception import PerceptionFrame
 from roadlink.domain.signal import SignalPhaseAndTiming
@@ -59,7 +60,7 @@ class FuzzTarget:
 
 def _only(output: Sequence[Normalized], kind: type[T]) -> T:
     assert len(output) == 1
-    item = output[0]
+    item = as_domain(output[0])
     assert isinstance(item, kind)
     return item
 

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from gateway.adapters.base import MessageContext
+from gateway.adapters.canonical import as_domain
 from gateway.adapters.radar_wgs84 import (
     MAX_PAYLOAD_BYTES,
     RADAR_POSITION_SIGMA_M,
@@ -56,7 +57,9 @@ def _payload(targets: list[dict[str, Any]], **changes: Any) -> bytes:
 def _normalize_one(payload: bytes) -> PerceptionFrame:
     frames = normalize_radar_wgs84(payload, CONTEXT)
     assert len(frames) == 1
-    return frames[0]
+    frame = as_domain(frames[0])
+    assert isinstance(frame, PerceptionFrame)
+    return frame
 
 
 def _reason(payload: bytes) -> str:

@@ -10,14 +10,11 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from google.protobuf.message import Message
 
 from gateway.adapters.base import MessageContext
+from gateway.adapters.canonical import as_canonical
 from gateway.adapters.registry import ADAPTERS
 from gateway.adapters.schemas import PAYLOAD_MODELS, format_schemas, render_schema
-from roadlink.domain.perception import PerceptionFrame
-from roadlink.domain.signal import SignalPhaseAndTiming
-from roadlink.wire.convert import frame_to_proto, signal_to_proto, vehicle_state_to_proto
 
 ROOT = Path(__file__).resolve().parents[2]
 FORMATS_DIR = ROOT / "docs" / "formats"
@@ -107,11 +104,5 @@ def test_readme_examples_normalize_and_serialize(adapter: str, payload: bytes) -
     options = LIDAR_OPTIONS if adapter == "lidar_sensor_frame" else {}
     items = ADAPTERS[adapter](options)(payload, CONTEXT)
     assert len(items) == 1
-    item = items[0]
-    if isinstance(item, PerceptionFrame):
-        message: Message = frame_to_proto(item)
-    elif isinstance(item, SignalPhaseAndTiming):
-        message = signal_to_proto(item)
-    else:
-        message = vehicle_state_to_proto(item)
+    _, message = as_canonical(items[0])
     assert message.SerializeToString()
