@@ -3,9 +3,10 @@
 Edge data is buffered as it arrives (cheap, on the event loop). Every `period_ms` the buffered frames and
 vehicle states become detections in the tile's ENU frame and go through one `Tracker.step` in a worker
 thread, so the CPU-heavy fusion never runs on the event loop. The resulting tracks, and the hazard advisories
-detected on them (forward collision, crossing conflict, vulnerable road user in path; the lane-based
-detectors need MapData, which the cloud does not hold yet), replace the published snapshot in one
-assignment, and situation streams are told through the change feed.
+detected on them (forward collision, crossing conflict, vulnerable road user in path, and, once MapData
+has arrived in the `road` context, wrong way, over speed, stalled vehicle and red-light violation with
+the current SPaT), replace the published snapshot in one assignment, and situation streams are told
+through the change feed.
 
 One tile for now: the ENU origin is `origin` or, if None, the position of the first data received (fine
 for a city district; tiles and their hand-over come with multi-node operation).
@@ -20,14 +21,17 @@ import asyncio
 import contextlib
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Self
 
 from cloud.change_feed import ChangeFeed
-from roadlink.advisories import detect_all
+from cloud.road_context import RoadContext
+from roadlink.advisories import RoadMap, StalledVehicleDetector, detect_all
 from roadlink.domain.clock import now_unix_ms
 from roadlink.domain.geodesy import LocalOrigin
 from roadlink.domain.perception import PerceptionFrame
+from roadlink.domain.signal import SignalPhaseAndTiming
 from roadlink.domain.situation import Advisory, Track
 from roadlink.domain.spatial import Area, Circle, Position
 from roadlink.domain.vehicle import VehicleState
@@ -36,6 +40,14 @@ from roadlink.fusion.detections import Detections
 from roadlink.fusion.tracker import Tracker, TrackerConfig
 
 __all__ = ["FusedPicture"]
+
+
+@dataclass(frozen=True, slots=True)
+class _LaneContext:
+    """The map and current SPaT for one step, taken on the event loop and read on the worker thread."""
+
+    road_map: RoadMap | None
+    signals: tuple[SignalPhaseAndTiming, ...]
 
 
 class FusedPicture:
@@ -49,8 +61,11 @@ class FusedPicture:
         period_ms: int = 100,
         config: TrackerConfig | None = None,
         max_pending: int = 100_000,
+        road: RoadContext | None = None,
     ) -> None:
         self._feed = feed
+        self._road = road or RoadContext()
+        self._stalled = StalledVehicleDetector()
         self._origin = LocalOrigin(origin.latitude_deg, origin.longitude_deg) if origin else None
         self._period_s = period_ms / 1000
         self._tracker = Tracker(config)
@@ -122,14 +137,17 @@ class FusedPicture:
             self._frames, self._states = deque(), []
             if self._origin is None:
                 continue
-            tracks, advisories = await loop.run_in_executor(self._executor, self._step, self._origin, frames, states)
+            lanes = _LaneContext(self._road.road_map(), self._road.signals(now_unix_ms()))
+            tracks, advisories = await loop.run_in_executor(
+                self._executor, self._step, self._origin, frames, states, lanes
+            )
             changed = bool(tracks or self._tracks)
             self._tracks, self._advisories = tracks, advisories
             if changed:
                 self._feed.notify()
 
     def _step(
-        self, origin: LocalOrigin, frames: list[PerceptionFrame], states: list[VehicleState]
+        self, origin: LocalOrigin, frames: list[PerceptionFrame], states: list[VehicleState], lanes: _LaneContext
     ) -> tuple[tuple[Track, ...], tuple[Advisory, ...]]:
         """One tracker step and the hazard detectors, on the worker thread; returns the new snapshot."""
         detections = Detections.concatenate(
@@ -138,7 +156,10 @@ class FusedPicture:
         now = now_unix_ms()
         table = self._tracker.step(now, detections if len(detections) else None)
         tracks = tracks_from_table(table, origin, self._tracker.source_names)
-        return tuple(tracks), tuple(detect_all(tracks, now, origin=origin))
+        advisories = detect_all(
+            tracks, now, road_map=lanes.road_map, signals=lanes.signals, stalled=self._stalled, origin=origin
+        )
+        return tuple(tracks), tuple(advisories)
 
     def _set_origin(self, position: Position | None) -> None:
         if self._origin is None and position is not None:

@@ -11,12 +11,13 @@ from v2x.cloud.v1 import fusion_service_pb2_grpc as fs_grpc
 
 from cloud.change_feed import ChangeFeed
 from cloud.picture import Picture
+from cloud.road_context import RoadContext
 from cloud.rsu_registry import RsuRegistry
 from cloud.situation_stream import SituationStream
-from cloud.vehicle_service import rate_from_request
+from cloud.vehicle_service import rate_from_request, situation_message
 from roadlink.domain.clock import now_unix_ms
 from roadlink.domain.errors import ValidationError
-from roadlink.wire.convert import area_from_proto, situation_to_proto, track_to_proto
+from roadlink.wire.convert import area_from_proto, track_to_proto
 
 __all__ = ["FusionServicer"]
 
@@ -31,8 +32,10 @@ class FusionServicer(fs_grpc.FusionServiceServicer):
         counters: Callable[[], Mapping[str, int]],
         feed: ChangeFeed | None = None,
         registry: RsuRegistry | None = None,
+        road: RoadContext | None = None,
     ) -> None:
         self._registry = registry
+        self._road = road
         self._node_id = node_id
         self._feed = feed
         self._store = store
@@ -65,7 +68,7 @@ class FusionServicer(fs_grpc.FusionServiceServicer):
             advisories=self._store.advisories_in,
         )
         async for update in stream.updates():
-            yield fs_pb2.WatchAreaResponse(update=situation_to_proto(update))
+            yield fs_pb2.WatchAreaResponse(update=situation_message(update, self._road))
 
     async def GetNodeStats(  # noqa: N802 - generated method name
         self, request: fs_pb2.GetNodeStatsRequest, context: aio.ServicerContext[Any, Any]

@@ -17,6 +17,7 @@ from cloud.fusion_service import FusionServicer
 from cloud.ingest import StoreSink
 from cloud.latest_store import LatestObjectStore
 from cloud.picture import Picture
+from cloud.road_context import RoadContext
 from cloud.settings import CloudSettings
 from cloud.vehicle_service import VehicleServicer
 from roadlink.domain.spatial import Position
@@ -37,13 +38,16 @@ class CloudNode:
     def __init__(self, settings: CloudSettings) -> None:
         self.settings = settings
         self.feed = ChangeFeed()
-        self.fused = _make_fused(settings, self.feed)
+        self.road = RoadContext(max_signal_age_ms=settings.max_age_ms)
+        self.fused = _make_fused(settings, self.feed, self.road)
         self.store: Picture = self.fused or LatestObjectStore(max_age_ms=settings.max_age_ms)
-        self.sink = StoreSink(self.store, self.feed)
+        self.sink = StoreSink(self.store, self.feed, road=self.road)
         self.ledger = _make_ledger(settings.state_dir)
         self.publish = PublishServicer(self.sink, ledger=self.ledger)
-        self.vehicles = VehicleServicer(self.store, self.feed)
-        self.fusion = FusionServicer(settings.node_id, self.store, self.counters, self.feed, self.sink.registry)
+        self.vehicles = VehicleServicer(self.store, self.feed, self.road)
+        self.fusion = FusionServicer(
+            settings.node_id, self.store, self.counters, self.feed, self.sink.registry, self.road
+        )
         self._server: RunningServer | None = None
 
     @property
@@ -64,6 +68,8 @@ class CloudNode:
             "frames": self.sink.frames,
             "vehicle_states": self.sink.vehicle_states + self.vehicles.accepted_states,
             "tracks": self.store.track_count,
+            "maps_received": self.road.maps_received,
+            "signal_timings_received": self.road.signals_received,
         }
 
     async def __aenter__(self) -> Self:
@@ -99,9 +105,9 @@ def _make_ledger(state_dir: Path | None) -> SequenceLedger | None:
     return SequenceLedger(state_dir / "ledger.db")
 
 
-def _make_fused(settings: CloudSettings, feed: ChangeFeed) -> FusedPicture | None:
+def _make_fused(settings: CloudSettings, feed: ChangeFeed, road: RoadContext) -> FusedPicture | None:
     if settings.picture != "fused":
         return None
     lat, lon = settings.fusion_origin_latitude_deg, settings.fusion_origin_longitude_deg
     origin = Position(lat, lon) if lat is not None and lon is not None else None
-    return FusedPicture(feed, origin=origin, period_ms=settings.fusion_period_ms)
+    return FusedPicture(feed, origin=origin, period_ms=settings.fusion_period_ms, road=road)

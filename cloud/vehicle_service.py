@@ -8,16 +8,19 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from grpc import aio
+from v2x.cloud.v1 import situation_pb2
 from v2x.cloud.v1 import vehicle_service_pb2 as vs_pb2
 from v2x.cloud.v1 import vehicle_service_pb2_grpc as vs_grpc
 
 from cloud.change_feed import ChangeFeed
 from cloud.picture import Picture
+from cloud.road_context import RoadContext
 from cloud.situation_stream import SituationStream
 from roadlink.domain.errors import ValidationError
-from roadlink.wire.convert import area_from_proto, situation_to_proto, vehicle_state_from_proto
+from roadlink.domain.situation import SituationUpdate
+from roadlink.wire.convert import area_from_proto, signal_to_proto, situation_to_proto, vehicle_state_from_proto
 
-__all__ = ["DEFAULT_RATE_HZ", "VehicleServicer", "rate_from_request"]
+__all__ = ["DEFAULT_RATE_HZ", "VehicleServicer", "rate_from_request", "situation_message"]
 
 DEFAULT_RATE_HZ = 10.0
 _FIRST_REQUEST_TIMEOUT_S = 10.0
@@ -31,12 +34,22 @@ def rate_from_request(request: vs_pb2.WatchSituationRequest | Any) -> float:
     return float(rate)
 
 
+def situation_message(update: SituationUpdate, road: RoadContext | None) -> situation_pb2.SituationUpdate:
+    """The proto of ``update`` with the current signal states of the intersections in its area."""
+    message = situation_to_proto(update)
+    if road is not None:
+        signals = road.signals_in(update.area, update.time_unix_ms)
+        message.signal_timings.extend(signal_to_proto(spat) for spat in signals)
+    return message
+
+
 class VehicleServicer(vs_grpc.VehicleServiceServicer):
     """Serves vehicles from the node's store."""
 
-    def __init__(self, store: Picture, feed: ChangeFeed) -> None:
+    def __init__(self, store: Picture, feed: ChangeFeed, road: RoadContext | None = None) -> None:
         self._store = store
         self._feed = feed
+        self._road = road
         self.accepted_states = 0
         self.rejected_states = 0
 
@@ -74,7 +87,7 @@ class VehicleServicer(vs_grpc.VehicleServiceServicer):
         mover = asyncio.create_task(_follow_area(requests, stream), name="situation-area-follower")
         try:
             async for update in stream.updates():
-                yield vs_pb2.WatchSituationResponse(update=situation_to_proto(update))
+                yield vs_pb2.WatchSituationResponse(update=situation_message(update, self._road))
         finally:
             mover.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):

@@ -1,0 +1,109 @@
+"""The latest MapData and SPaT per intersection: what the lane detectors and situation streams need.
+
+Edge batches carry ``maps`` and ``signal_timings`` (``PublishRequest`` fields 8 and 7); the ingest turns
+them into :class:`~cloud.map_lanes.IntersectionLanes` and domain SPaT and hands them here. This store
+
+- keeps the newest MapData geometry per ``intersection_id`` (the last received wins, so a corrected map
+  replaces the old one) and builds one :class:`~roadlink.advisories.RoadMap` of all of them, in the frame
+  of the first intersection received, rebuilt only when a map changed;
+- keeps the newest SPaT per ``intersection_id`` (by SPaT time: a late, older message never replaces a
+  newer one) and forgets SPaT older than ``max_signal_age_ms`` against the caller's clock;
+- locates intersections by their MapData reference point, so :meth:`RoadContext.signals_in` can give a
+  vehicle the signal states of the intersections in its area. SPaT of an intersection without MapData
+  has no location: it still feeds the detectors but goes to no situation stream.
+
+Bounds: at most ``max_intersections`` maps and as many SPaT; beyond that the least recently updated one
+is evicted (and counted in ``evicted``). Call from the event loop only (not thread-safe); the values it
+returns are immutable and may be handed to a worker thread.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterable
+
+from cloud.map_lanes import IntersectionLanes
+from roadlink.advisories import RoadMap
+from roadlink.domain.signal import SignalPhaseAndTiming
+from roadlink.domain.spatial import Area, Position
+
+__all__ = ["RoadContext"]
+
+
+class RoadContext:
+    """Newest map geometry and signal state per intersection (module docstring)."""
+
+    def __init__(self, *, max_signal_age_ms: int = 3_000, max_intersections: int = 4_096) -> None:
+        self._max_signal_age_ms = max_signal_age_ms
+        self._max_intersections = max_intersections
+        self._maps: OrderedDict[int, IntersectionLanes] = OrderedDict()
+        self._signals: OrderedDict[int, SignalPhaseAndTiming] = OrderedDict()
+        self._road_map: RoadMap | None = None
+        self._stale = False
+        self.maps_received = 0
+        self.signals_received = 0
+        self.signals_out_of_order = 0
+        self.evicted = 0
+
+    @property
+    def intersection_count(self) -> int:
+        """Intersections with MapData."""
+        return len(self._maps)
+
+    def update_map(self, intersections: Iterable[IntersectionLanes]) -> None:
+        """Take in the intersections of one MapData (each replaces its previous geometry)."""
+        for intersection in intersections:
+            self.maps_received += 1
+            self._maps.pop(intersection.intersection_id, None)
+            self._maps[intersection.intersection_id] = intersection
+            self._evict(self._maps)
+            self._stale = True
+
+    def update_signal(self, spat: SignalPhaseAndTiming) -> None:
+        """Take in one SPaT; an older one than held for its intersection is ignored and counted."""
+        self.signals_received += 1
+        held = self._signals.get(spat.intersection_id)
+        if held is not None and spat.time_unix_ms < held.time_unix_ms:
+            self.signals_out_of_order += 1
+            return
+        self._signals.pop(spat.intersection_id, None)
+        self._signals[spat.intersection_id] = spat
+        self._evict(self._signals)
+
+    def road_map(self) -> RoadMap | None:
+        """All intersections' lanes in one frame, None before the first MapData."""
+        if self._stale:
+            self._road_map = _build_map(self._maps.values())
+            self._stale = False
+        return self._road_map
+
+    def signals(self, now_unix_ms: int) -> tuple[SignalPhaseAndTiming, ...]:
+        """The newest SPaT of every intersection not older than ``max_signal_age_ms`` at ``now_unix_ms``."""
+        oldest = now_unix_ms - self._max_signal_age_ms
+        return tuple(spat for spat in self._signals.values() if spat.time_unix_ms >= oldest)
+
+    def signals_in(self, area: Area, now_unix_ms: int) -> list[SignalPhaseAndTiming]:
+        """Current SPaT of the intersections whose MapData reference point lies in ``area``."""
+        return [spat for spat in self.signals(now_unix_ms) if self._located_in(spat.intersection_id, area)]
+
+    def reference_of(self, intersection_id: int) -> Position | None:
+        """The MapData reference point of an intersection, None without MapData."""
+        known = self._maps.get(intersection_id)
+        return None if known is None else known.reference
+
+    def _located_in(self, intersection_id: int, area: Area) -> bool:
+        reference = self.reference_of(intersection_id)
+        return reference is not None and area.contains(reference)
+
+    def _evict(self, held: OrderedDict[int, IntersectionLanes] | OrderedDict[int, SignalPhaseAndTiming]) -> None:
+        while len(held) > self._max_intersections:
+            held.popitem(last=False)
+            self.evicted += 1
+
+
+def _build_map(intersections: Iterable[IntersectionLanes]) -> RoadMap | None:
+    """One RoadMap in the frame of the first intersection, None without intersections."""
+    known = list(intersections)
+    if not known:
+        return None
+    return RoadMap.from_intersections(known[0].origin, [(i.origin, i.lanes) for i in known])
