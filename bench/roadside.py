@@ -63,7 +63,8 @@ from google.protobuf.internal import api_implementation
 from bench.report import Figure, format_table, headline_line, median_of
 from bench.roadside_peers import BATCH_ITEMS, FIELD, Peer, spawn_peers
 from bench.uplink import vehicle_states
-from roadside.outbox import Outbox
+from roadside.batch_payload import encode_items
+from roadside.outbox import Outbox, OutboxRow
 
 __all__ = ["main"]
 
@@ -302,7 +303,7 @@ class OutboxMicro:
 
 
 def outbox_micro(base_dir: str, backlogs: Sequence[int] = (0, 25_600), batches: int = 60) -> list[OutboxMicro]:
-    """append + take_batch + acknowledge of 256 vehicle states, `batches` times, after `backlog` rows queued.
+    """append + take_batch + acknowledge of one 256-state row, `batches` times, after `backlog` states queued.
 
     The outbox as the product creates it: its (batch, safety DESC, seq) index lets take_batch read rows in
     order instead of sorting the whole backlog (before that index a take with 25,600 rows queued cost
@@ -310,7 +311,15 @@ def outbox_micro(base_dir: str, backlogs: Sequence[int] = (0, 25_600), batches: 
     """
     payloads = [state.SerializeToString() for state in vehicle_states(1_000)]
     rows = [
-        [(FIELD, True, payloads[(b * BATCH_ITEMS + i) % len(payloads)]) for i in range(BATCH_ITEMS)] for b in range(8)
+        [
+            OutboxRow(
+                FIELD,
+                True,
+                BATCH_ITEMS,
+                encode_items(FIELD, [payloads[(b * BATCH_ITEMS + i) % len(payloads)] for i in range(BATCH_ITEMS)]),
+            )
+        ]
+        for b in range(8)
     ]
     results = []
     for desc_index in (False,):

@@ -1,10 +1,15 @@
 """A BatchUplink whose buffer is the on-disk Outbox: store and forward across link and node failures.
 
-`send_many` returns once the messages are committed to disk (the gateway's batch is acknowledged then),
-batches are built from the outbox with persisted numbers, and acknowledgements delete them. All disk work
-runs in one worker thread, never on the event loop. Overflow follows the outbox's policy: oldest bulk
-messages are dropped and counted; when safety messages alone fill it, `send_many` waits (backpressure)
-and raises TimeoutError after `timeout_s`.
+`send_many` and `store_batch` return once the messages are committed to disk (the gateway's batch is
+acknowledged then), batches are built from the outbox with persisted numbers, and acknowledgements delete
+them. All disk work runs in one worker thread, never on the event loop. Overflow follows the outbox's
+policy: oldest bulk rows are dropped and counted; when safety messages alone fill it, `send_many` waits
+(backpressure) and raises TimeoutError after `timeout_s`.
+
+Bytes pass through: an inbound batch is stored as one row per field holding the field's wire bytes (one
+`SerializeToString` of the batch, see `roadside.batch_payload`), and an outbound batch is a serialized
+header followed by the stored rows, written to the stream as bytes. No message is decoded or encoded one by
+one on the way to the cloud.
 """
 
 from __future__ import annotations
@@ -21,8 +26,9 @@ from v2x.roadside.v1 import roadside_service_pb2 as rs_pb2
 
 from roadlink.domain.clock import now_unix_ms
 from roadlink.wire.backoff import Backoff
-from roadlink.wire.uplink import BATCH_FIELDS, SAFETY_FIELDS, BatchUplink, OnDone
-from roadside.outbox import Outbox, OutboxFull, StoredBatch
+from roadlink.wire.uplink import BATCH_FIELDS, SAFETY_FIELDS, BatchUplink, OnDone, OutboundBatch
+from roadside.batch_payload import encode_items, request_bytes, split_batch
+from roadside.outbox import Outbox, OutboxFull, OutboxRow, StoredBatch
 
 __all__ = ["DurableUplink", "OutboxLedger"]
 
@@ -45,6 +51,9 @@ class DurableUplink(BatchUplink):
         backoff: Backoff | None = None,
         durable_sync: bool = False,
         access_token: str | None = None,
+        ca_file: Path | None = None,
+        client_cert_file: Path | None = None,
+        client_key_file: Path | None = None,
     ) -> None:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="roadside-outbox")
         self.outbox = Outbox(path, capacity_items, durable_sync=durable_sync)
@@ -57,12 +66,21 @@ class DurableUplink(BatchUplink):
             backoff=backoff,
             sender_epoch=self.outbox.epoch,
             access_token=access_token,
+            ca_file=ca_file,
+            client_cert_file=client_cert_file,
+            client_key_file=client_key_file,
         )
 
     @property
     def pending_items(self) -> int:
         """Messages on disk that the cloud has not acknowledged."""
         return self.outbox.pending
+
+    @property
+    def oldest_unacked_age_ms(self) -> int:
+        """Age of the oldest message on disk (queued or sent, not acknowledged), ms; 0 when none."""
+        oldest = self.outbox.oldest_pending_unix_ms
+        return 0 if oldest is None else max(0, now_unix_ms() - oldest)
 
     async def send(
         self, field: str, message: Message, *, timeout_s: float | None = None, on_done: OnDone | None = None
@@ -78,10 +96,15 @@ class DurableUplink(BatchUplink):
         timeout_s: float | None = None,
         on_done: OnDone | None = None,
     ) -> None:
-        """Commit messages to the outbox; `on_done` runs once they are on disk."""
+        """Commit messages to the outbox (rows of at most one batch each); `on_done` runs once they are on disk."""
         if field not in BATCH_FIELDS:
             raise ValueError(f"unknown batch field {field!r}")
-        rows = [(field, field in SAFETY_FIELDS, message.SerializeToString()) for message in messages]
+        serialized = [message.SerializeToString() for message in messages]
+        size, safety = self._max_batch, field in SAFETY_FIELDS
+        rows = [
+            OutboxRow(field, safety, len(chunk), encode_items(field, chunk))
+            for chunk in (serialized[start : start + size] for start in range(0, len(serialized), size))
+        ]
         await self._store(rows, None, timeout_s)
         if on_done is not None:
             on_done()
@@ -89,14 +112,12 @@ class DurableUplink(BatchUplink):
     async def store_batch(self, batch: rs_pb2.PublishRequest, *, timeout_s: float | None = None) -> None:
         """Commit every item of an inbound batch, and its (sender, epoch, sequence), in one transaction."""
         rows = [
-            (field, field in SAFETY_FIELDS, item.SerializeToString())
-            for field in sorted(BATCH_FIELDS)
-            for item in getattr(batch, field)
+            OutboxRow(part.field, part.field in SAFETY_FIELDS, part.items, part.data) for part in split_batch(batch)
         ]
         await self._store(rows, (batch.sender_id, batch.sender_epoch, batch.sequence), timeout_s)
 
     async def _store(
-        self, rows: list[tuple[str, bool, bytes]], accepted: tuple[str, int, int] | None, timeout_s: float | None
+        self, rows: list[OutboxRow], accepted: tuple[str, int, int] | None, timeout_s: float | None
     ) -> None:
         async with asyncio.timeout(timeout_s):
             while True:
@@ -105,7 +126,7 @@ class DurableUplink(BatchUplink):
                     break
                 except OutboxFull:
                     await asyncio.sleep(_FULL_RETRY_S)
-        self.stats.items_queued += len(rows)
+        self.stats.items_queued += sum(row.items for row in rows)
         self.stats.items_dropped += dropped
         self._items_ready.set()
 
@@ -114,18 +135,18 @@ class DurableUplink(BatchUplink):
         await self._disk(self.outbox.close)
         self._executor.shutdown(wait=True)
 
-    async def _next_batch(self) -> rs_pb2.PublishRequest:
+    async def _next_batch(self) -> tuple[int, OutboundBatch]:
         while True:
             self._items_ready.clear()
             stored = await self._disk(self.outbox.take_batch, self._max_batch)
             if stored is not None:
-                return self._request(stored)
+                return stored.sequence, self._request(stored)
             await self._items_ready.wait()
             if self._linger_s > 0:
                 await asyncio.sleep(self._linger_s)
 
-    async def _unacknowledged_batches(self) -> list[rs_pb2.PublishRequest]:
-        return [self._request(stored) for stored in await self._disk(self.outbox.unacknowledged)]
+    async def _unacknowledged_batches(self) -> list[tuple[int, OutboundBatch]]:
+        return [(stored.sequence, self._request(stored)) for stored in await self._disk(self.outbox.unacknowledged)]
 
     async def _on_ack(self, response: rs_pb2.PublishResponse) -> None:
         removed = await self._disk(self.outbox.acknowledge, response.acknowledged_sequence)
@@ -134,16 +155,15 @@ class DurableUplink(BatchUplink):
         async with self._changed:
             self._changed.notify_all()
 
-    def _request(self, stored: StoredBatch) -> rs_pb2.PublishRequest:
-        batch = rs_pb2.PublishRequest(
+    def _request(self, stored: StoredBatch) -> bytes:
+        """The serialized PublishRequest of a stored batch: a fresh header, then the rows' wire bytes."""
+        header = rs_pb2.PublishRequest(
             sender_id=self._sender_id,
             sender_epoch=self._epoch,
             sequence=stored.sequence,
             sent_time_unix_ms=now_unix_ms(),
         )
-        for field, payload in stored.rows:
-            getattr(batch, field).add().MergeFromString(payload)
-        return batch
+        return request_bytes(header, stored.payloads)
 
     async def _disk(self, call: Callable[..., _T], *args: object) -> _T:
         return await asyncio.get_running_loop().run_in_executor(self._executor, functools.partial(call, *args))

@@ -1,23 +1,29 @@
 """The roadside node's durable outbox: everything bound for the cloud, on disk until the cloud acks it.
 
-SQLite in WAL mode, one table of serialized messages in arrival order. A message belongs to no batch until
-the uplink takes it; taking a batch persists its membership and sequence number in the same transaction,
-so after a crash or restart the unacknowledged batches are resent with exactly the same content and
-numbers (the cloud drops the ones it already has). The sender epoch lives in the file too, so it survives
-restarts. An acknowledgement deletes every batch up to it.
+SQLite in WAL mode. One row holds one field's messages of one inbound batch, as opaque bytes (a field
+payload, see `roadside.batch_payload`), with its message count: a gateway batch of 256 vehicle states is one
+insert, not 256. A row belongs to no outbound batch until the uplink takes it; taking a batch persists its
+membership and sequence number in the same transaction, so after a crash or restart the unacknowledged
+batches are resent with exactly the same content and numbers (the cloud drops the ones it already has).
+The sender epoch lives in the file too, so it survives restarts. An acknowledgement deletes every batch up
+to it.
 
 Exactly once from the gateway: `append` can record, in the same transaction as the rows, which inbound
 batch (sender, epoch, sequence) they came from. A restarted node reloads that ledger and drops the batches
 the gateway resends, and since rows and ledger commit together, no crash point lets a batch in twice.
 
 Bound and overflow policy: at most `capacity_items` messages are kept. When an append goes over it, the
-oldest bulk messages not yet in a batch are deleted and counted (`dropped`); safety messages (vehicle
-states, signal timing) are never dropped. If safety messages alone fill twice the capacity, `append`
-raises `OutboxFull` and the caller applies backpressure.
+oldest bulk rows not yet in a batch are deleted, whole rows (so whole inbound batches) oldest first, and
+their messages counted (`dropped`); safety rows (vehicle states, signal timing) are never dropped. If
+safety messages alone fill twice the capacity, `append` raises `OutboxFull` and the caller applies
+backpressure.
 
 Threading: every method runs in the caller's thread and blocks on disk; call them from one worker thread
-(`roadside.durable_uplink` does). `synchronous=NORMAL` survives a process crash; `durable_sync=True`
-(synchronous=FULL) also survives power loss, at a cost per commit.
+(`roadside.durable_uplink` does). The counters (`pending`, `depth`, `dropped_by_field`,
+`oldest_pending_unix_ms`) are plain attributes that another thread may read. `synchronous=NORMAL` survives
+a process crash; `durable_sync=True` (synchronous=FULL) also survives power loss, at a cost per commit.
+
+Files written by the earlier one-row-per-message layout (table `outbox`) are converted on open.
 """
 
 from __future__ import annotations
@@ -27,40 +33,69 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
-__all__ = ["Outbox", "OutboxFull", "StoredBatch"]
+from roadside.batch_payload import encode_items
+
+__all__ = ["FieldDepth", "Outbox", "OutboxFull", "OutboxRow", "StoredBatch"]
 
 _SCHEMA = """
-CREATE TABLE IF NOT EXISTS outbox (
+CREATE TABLE IF NOT EXISTS outbox_rows (
     seq INTEGER PRIMARY KEY AUTOINCREMENT,
     field TEXT NOT NULL,
     safety INTEGER NOT NULL,
+    items INTEGER NOT NULL,
     payload BLOB NOT NULL,
+    queued_unix_ms INTEGER NOT NULL,
     batch INTEGER
 );
-DROP INDEX IF EXISTS outbox_by_batch;
-CREATE INDEX IF NOT EXISTS outbox_take ON outbox (batch, safety DESC, seq);
+CREATE INDEX IF NOT EXISTS outbox_rows_take ON outbox_rows (batch, safety DESC, seq);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS accepted (
     sender TEXT NOT NULL, epoch INTEGER NOT NULL, sequence INTEGER NOT NULL, PRIMARY KEY (sender, epoch)
 );
 """
+_INSERT = "INSERT INTO outbox_rows (field, safety, items, payload, queued_unix_ms) VALUES (?, ?, ?, ?, ?)"
 
 
 class OutboxFull(Exception):  # noqa: N818 - a condition the caller waits out, not a failure
     """Safety messages alone fill the outbox's hard limit (twice its capacity)."""
 
 
+class OutboxRow(NamedTuple):
+    """One field's messages of one inbound batch: `payload` holds `items` messages."""
+
+    field: str
+    safety: bool
+    items: int
+    payload: bytes
+
+
 @dataclass(frozen=True, slots=True)
 class StoredBatch:
-    """A batch as persisted: its sequence number and (field, serialized message) rows in send order."""
+    """A batch as persisted: its sequence number, message count and row payloads in send order."""
 
     sequence: int
-    rows: tuple[tuple[str, bytes], ...]
+    items: int
+    payloads: tuple[bytes, ...]
+
+
+@dataclass(slots=True)
+class FieldDepth:
+    """What the outbox holds of one field: rows, messages and payload bytes."""
+
+    rows: int = 0
+    items: int = 0
+    bytes: int = 0
+
+    def add(self, rows: int, items: int, size: int) -> None:
+        self.rows += rows
+        self.items += items
+        self.bytes += size
 
 
 class Outbox:
-    """A bounded, durable FIFO of serialized messages with persisted batch assignment."""
+    """A bounded, durable FIFO of message rows with persisted batch assignment."""
 
     def __init__(self, path: Path, capacity_items: int, *, durable_sync: bool = False) -> None:
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
@@ -68,20 +103,36 @@ class Outbox:
         self._db.execute(f"PRAGMA synchronous={'FULL' if durable_sync else 'NORMAL'}")
         self._db.executescript(_SCHEMA)
         self._capacity = capacity_items
+        with self._transaction():
+            _convert_one_row_per_message(self._db)
         self.epoch = self._meta("epoch", default=time.time_ns() // 1_000_000)
-        self._next_batch = self._meta("next_batch", default=1)
-        self.pending = self._scalar("SELECT COUNT(*) FROM outbox")
-        self.dropped = 0
+        last_taken = self._scalar("SELECT COALESCE(MAX(batch), 0) FROM outbox_rows")
+        self._next_batch = max(self._meta("next_batch", default=1), last_taken + 1)
+        self.depth: dict[str, FieldDepth] = {}
+        for field, rows, items, size in self._db.execute(
+            "SELECT field, COUNT(*), SUM(items), SUM(LENGTH(payload)) FROM outbox_rows GROUP BY field"
+        ):
+            self.depth[field] = FieldDepth(rows, items, size)
+        self.pending = sum(depth.items for depth in self.depth.values())
+        self.dropped_by_field: dict[str, int] = {}
+        self.oldest_pending_unix_ms: int | None = None
+        self._update_oldest()
+
+    @property
+    def dropped(self) -> int:
+        """Messages dropped under the capacity bound since open."""
+        return sum(self.dropped_by_field.values())
 
     def close(self) -> None:
         """Close the database (everything committed is on disk)."""
         self._db.close()
 
-    def append(self, rows: Sequence[tuple[str, bool, bytes]], *, accepted: tuple[str, int, int] | None = None) -> int:
-        """Store (field, is_safety, payload) rows in one transaction; returns how many bulk rows were dropped.
+    def append(self, rows: Sequence[OutboxRow], *, accepted: tuple[str, int, int] | None = None) -> int:
+        """Store rows in one transaction; returns how many bulk messages were dropped to stay in bounds.
 
         `accepted` = (sender, epoch, sequence) of the inbound batch the rows came from, recorded atomically.
         """
+        now_ms = time.time_ns() // 1_000_000
         with self._transaction():
             if accepted is not None:
                 self._db.execute(
@@ -89,29 +140,43 @@ class Outbox:
                     "ON CONFLICT (sender, epoch) DO UPDATE SET sequence = excluded.sequence",
                     accepted,
                 )
-            self._db.executemany(
-                "INSERT INTO outbox (field, safety, payload) VALUES (?, ?, ?)",
-                [(field, int(safety), payload) for field, safety, payload in rows],
-            )
-            self.pending += len(rows)
-            dropped = self._enforce_capacity(sum(1 for _, safety, _ in rows if safety))
-        self.dropped += dropped
+            self._db.executemany(_INSERT, [(r.field, int(r.safety), r.items, r.payload, now_ms) for r in rows])
+            dropped = self._enforce_capacity(any(row.safety for row in rows), sum(row.items for row in rows))
+        for row in rows:
+            self._depth(row.field).add(1, row.items, len(row.payload))
+        self.pending += sum(row.items for row in rows)
+        if self.oldest_pending_unix_ms is None or dropped:
+            self._update_oldest()
         return dropped
 
     def take_batch(self, max_items: int) -> StoredBatch | None:
-        """Assign the next batch number to up to `max_items` unbatched rows (safety first); None if none."""
+        """Assign the next batch number to the oldest unbatched rows (safety first); None if there are none.
+
+        Rows are taken whole while their messages fit in `max_items`; the first row is always taken, so a
+        row larger than `max_items` goes out as a batch of its own.
+        """
         with self._transaction():
-            picked = self._db.execute(
-                "SELECT seq, field, payload FROM outbox WHERE batch IS NULL ORDER BY safety DESC, seq LIMIT ?",
-                (max_items,),
-            ).fetchall()
-            if not picked:
+            seqs: list[int] = []
+            payloads: list[bytes] = []
+            items = 0
+            cursor = self._db.execute(
+                "SELECT seq, items, payload FROM outbox_rows WHERE batch IS NULL ORDER BY safety DESC, seq"
+            )
+            for seq, count, payload in cursor:
+                if seqs and items + count > max_items:
+                    break
+                seqs.append(seq)
+                payloads.append(payload)
+                items += count
+            cursor.close()
+            if not seqs:
                 return None
             sequence = self._next_batch
-            self._db.executemany("UPDATE outbox SET batch = ? WHERE seq = ?", [(sequence, seq) for seq, _, _ in picked])
+            self._db.execute(
+                f"UPDATE outbox_rows SET batch = ? WHERE seq IN ({','.join('?' * len(seqs))})", (sequence, *seqs)
+            )
             self._next_batch += 1
-            self._set_meta("next_batch", self._next_batch)
-        return StoredBatch(sequence, tuple((field, payload) for _, field, payload in picked))
+        return StoredBatch(sequence, items, tuple(payloads))
 
     def accepted_sequences(self) -> dict[tuple[str, int], int]:
         """The inbound-batch ledger: (sender, epoch) -> highest sequence whose rows are stored."""
@@ -121,33 +186,66 @@ class Outbox:
     def unacknowledged(self) -> list[StoredBatch]:
         """Batches taken but not acknowledged, in sequence order (to resend after a reconnect or restart)."""
         rows = self._db.execute(
-            "SELECT batch, field, payload FROM outbox WHERE batch IS NOT NULL ORDER BY batch, safety DESC, seq"
+            "SELECT batch, items, payload FROM outbox_rows WHERE batch IS NOT NULL ORDER BY batch, safety DESC, seq"
         ).fetchall()
-        batches: dict[int, list[tuple[str, bytes]]] = {}
-        for batch, field, payload in rows:
-            batches.setdefault(batch, []).append((field, payload))
-        return [StoredBatch(sequence, tuple(items)) for sequence, items in batches.items()]
+        batches: dict[int, tuple[int, list[bytes]]] = {}
+        for batch, items, payload in rows:
+            count, payloads = batches.setdefault(batch, (0, []))
+            payloads.append(payload)
+            batches[batch] = (count + items, payloads)
+        return [StoredBatch(sequence, count, tuple(payloads)) for sequence, (count, payloads) in batches.items()]
 
     def acknowledge(self, up_to_sequence: int) -> int:
         """Delete every batch up to `up_to_sequence`; returns how many messages that removed."""
         with self._transaction():
-            removed = self._db.execute("DELETE FROM outbox WHERE batch <= ?", (up_to_sequence,)).rowcount
-        self.pending -= removed
-        return int(removed)
+            removed = self._db.execute(
+                "DELETE FROM outbox_rows WHERE batch <= ? RETURNING field, items, LENGTH(payload)", (up_to_sequence,)
+            ).fetchall()
+            if removed:  # the numbers in use must survive even when the table becomes empty
+                self._set_meta("next_batch", self._next_batch)
+        for field, items, size in removed:
+            self._depth(field).add(-1, -items, -size)
+        count = int(sum(items for _, items, _ in removed))
+        self.pending -= count
+        if removed:
+            self._update_oldest()
+        return count
 
-    def _enforce_capacity(self, safety_added: int) -> int:
-        excess = self.pending - self._capacity
+    def _enforce_capacity(self, safety_added: bool, items_added: int) -> int:
+        excess = self.pending + items_added - self._capacity
         if excess <= 0:
             return 0
-        dropped = self._db.execute(
-            "DELETE FROM outbox WHERE seq IN "
-            "(SELECT seq FROM outbox WHERE batch IS NULL AND safety = 0 ORDER BY seq LIMIT ?)",
-            (excess,),
-        ).rowcount
+        victims: list[tuple[int, str, int, int]] = []
+        cursor = self._db.execute(
+            "SELECT seq, field, items, LENGTH(payload) FROM outbox_rows WHERE batch IS NULL AND safety = 0 ORDER BY seq"
+        )
+        for victim in cursor:
+            if excess <= 0:
+                break
+            victims.append(victim)
+            excess -= victim[2]
+        cursor.close()
+        if victims:
+            self._db.executemany("DELETE FROM outbox_rows WHERE seq = ?", [(seq,) for seq, _, _, _ in victims])
+        dropped = sum(items for _, _, items, _ in victims)
+        held = self.pending + items_added - dropped
+        if held > 2 * self._capacity and safety_added:
+            raise OutboxFull(f"{held} messages held, hard limit {2 * self._capacity}")
+        for _, field, items, size in victims:
+            self._depth(field).add(-1, -items, -size)
+            self.dropped_by_field[field] = self.dropped_by_field.get(field, 0) + items
         self.pending -= dropped
-        if self.pending > 2 * self._capacity and safety_added:
-            raise OutboxFull(f"{self.pending} messages held, hard limit {2 * self._capacity}")
-        return int(dropped)
+        return dropped
+
+    def _depth(self, field: str) -> FieldDepth:
+        depth = self.depth.get(field)
+        if depth is None:
+            depth = self.depth[field] = FieldDepth()
+        return depth
+
+    def _update_oldest(self) -> None:
+        row = self._db.execute("SELECT queued_unix_ms FROM outbox_rows ORDER BY seq LIMIT 1").fetchone()
+        self.oldest_pending_unix_ms = None if row is None else int(row[0])
 
     def _transaction(self) -> _Transaction:
         return _Transaction(self._db)
@@ -164,6 +262,19 @@ class Outbox:
 
     def _set_meta(self, key: str, value: int) -> None:
         self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+
+def _convert_one_row_per_message(db: sqlite3.Connection) -> None:
+    """Move the rows of the earlier layout (table `outbox`, one message per row) into `outbox_rows`."""
+    if db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'outbox'").fetchone() is None:
+        return
+    now_ms = time.time_ns() // 1_000_000
+    old = db.execute("SELECT field, safety, payload, batch FROM outbox ORDER BY seq").fetchall()
+    db.executemany(
+        "INSERT INTO outbox_rows (field, safety, items, payload, queued_unix_ms, batch) VALUES (?, ?, 1, ?, ?, ?)",
+        [(field, safety, encode_items(field, [payload]), now_ms, batch) for field, safety, payload, batch in old],
+    )
+    db.execute("DROP TABLE outbox")
 
 
 class _Transaction:

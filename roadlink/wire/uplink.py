@@ -7,6 +7,13 @@ reconnect every unacknowledged batch is resent in order; the node drops the ones
 message's `on_done` callback runs once the node has acknowledged it (or once it was dropped on purpose),
 which is when the gateway acknowledges the MQTT message it came from.
 
+Batches go out either as messages or as ready serialized bytes (`OutboundBatch`): the durable roadside
+uplink assembles each batch from stored wire bytes and never re-encodes its items.
+
+Transport security: with `ca_file` the channel is TLS, verifying the node's certificate against that CA
+(PEM); `client_cert_file` + `client_key_file` add a client certificate for servers that require one (mTLS).
+Without `ca_file` the channel is plaintext (loopback and trusted networks only).
+
 Priority: safety messages (vehicle states, signal timing) are taken into batches before bulk messages.
 
 Buffer bound and overflow policy: at most `capacity_items` messages are held (queued plus unacknowledged).
@@ -24,19 +31,28 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TypeAlias
 
 import grpc
 from google.protobuf.message import Message
 from grpc import aio
 from v2x.roadside.v1 import roadside_service_pb2 as rs_pb2
-from v2x.roadside.v1 import roadside_service_pb2_grpc as rs_grpc
 
 from roadlink.domain.clock import now_unix_ms
+from roadlink.domain.errors import ConfigurationError
 from roadlink.wire.auth import bearer_metadata
 from roadlink.wire.backoff import Backoff
 
-__all__ = ["BATCH_FIELDS", "SAFETY_FIELDS", "BatchUplink", "OnDone", "UplinkStats"]
+__all__ = [
+    "BATCH_FIELDS",
+    "SAFETY_FIELDS",
+    "BatchUplink",
+    "OnDone",
+    "OutboundBatch",
+    "UplinkStats",
+    "channel_credentials",
+]
 
 _log = logging.getLogger(__name__)
 
@@ -45,7 +61,10 @@ SAFETY_FIELDS = frozenset({"vehicle_states", "signal_timings"})
 OnDone: TypeAlias = Callable[[], None]
 _Entry: TypeAlias = tuple[str, Message, OnDone | None]
 _CONNECT_TIMEOUT_S = 5.0
-_PublishCall: TypeAlias = aio.StreamStreamCall[rs_pb2.PublishRequest, rs_pb2.PublishResponse]
+OutboundBatch: TypeAlias = rs_pb2.PublishRequest | bytes
+_PublishCall: TypeAlias = aio.StreamStreamCall[OutboundBatch, rs_pb2.PublishResponse]
+_PUBLISH_METHOD = f"/{rs_pb2.DESCRIPTOR.services_by_name['RoadsideService'].full_name}/Publish"
+AckObserver: TypeAlias = Callable[[float], None]
 
 
 @dataclass(slots=True)
@@ -77,8 +96,12 @@ class BatchUplink:
         sender_epoch: int | None = None,
         droppable_fields: Iterable[str] = (),
         access_token: str | None = None,
+        ca_file: Path | None = None,
+        client_cert_file: Path | None = None,
+        client_key_file: Path | None = None,
     ) -> None:
         self._target = target
+        self._credentials = channel_credentials(ca_file, client_cert_file, client_key_file)
         self._sender_id = sender_id
         self._epoch = sender_epoch if sender_epoch is not None else time.time_ns() // 1_000_000
         self._max_batch = max_batch_items
@@ -95,6 +118,10 @@ class BatchUplink:
         self._changed = asyncio.Condition()
         self._items_ready = asyncio.Event()  # set when a queue gets a message; the writer waits on it
         self._space_waiters = 0  # senders blocked on a full buffer; the fast path must not overtake them
+        # (sequence, monotonic write time) of batches written in this session and not yet acked; at most
+        # one entry per batch the node holds unacknowledged, so it is bounded by the buffer.
+        self._written: deque[tuple[int, float]] = deque()
+        self.ack_observer: AckObserver | None = None  # gets each batch's write-to-ack time, s
         self.stats = UplinkStats()
 
     @property
@@ -198,10 +225,20 @@ class BatchUplink:
             await asyncio.sleep(self._backoff.delay_s(attempt))
             attempt += 1
 
+    def _channel(self) -> aio.Channel:
+        if self._credentials is None:
+            return aio.insecure_channel(self._target)
+        return aio.secure_channel(self._target, self._credentials)
+
     async def _session(self) -> None:
-        async with aio.insecure_channel(self._target) as channel:
+        async with self._channel() as channel:
             await asyncio.wait_for(channel.channel_ready(), _CONNECT_TIMEOUT_S)
-            call = rs_grpc.RoadsideServiceStub(channel).Publish(metadata=self._metadata)
+            publish = channel.stream_stream(
+                _PUBLISH_METHOD,
+                request_serializer=_serialize,
+                response_deserializer=rs_pb2.PublishResponse.FromString,
+            )
+            call: _PublishCall = publish(metadata=self._metadata)
             self.stats.connected = True
             writer = asyncio.create_task(self._write_loop(call), name="uplink-writer")
             try:
@@ -213,21 +250,26 @@ class BatchUplink:
                 call.cancel()
 
     async def _write_loop(self, call: _PublishCall) -> None:
-        for batch in await self._unacknowledged_batches():
+        self._written.clear()
+        for sequence, batch in await self._unacknowledged_batches():
+            self._written.append((sequence, time.monotonic()))
             await call.write(batch)
             self.stats.batches_resent += 1
         while True:
-            batch = await self._next_batch()
+            sequence, batch = await self._next_batch()
+            self._written.append((sequence, time.monotonic()))
             await call.write(batch)
             self.stats.batches_sent += 1
 
-    async def _next_batch(self) -> rs_pb2.PublishRequest:
+    async def _next_batch(self) -> tuple[int, OutboundBatch]:
+        """The next batch to write and its sequence number; waits until there is one."""
         while not (self._safety or self._bulk):
             self._items_ready.clear()
             await self._items_ready.wait()
         if len(self._safety) + len(self._bulk) < self._max_batch and self._linger_s > 0:
             await asyncio.sleep(self._linger_s)
-        return self._take_batch()
+        batch = self._take_batch()
+        return batch.sequence, batch
 
     def _take_batch(self) -> rs_pb2.PublishRequest:
         batch = rs_pb2.PublishRequest(
@@ -252,14 +294,23 @@ class BatchUplink:
 
     async def _read_acks(self, call: _PublishCall) -> None:
         async for response in call:
+            self._observe_ack(response.acknowledged_sequence)
             await self._on_ack(response)
         raise ConnectionError("node closed the publish stream")
 
+    def _observe_ack(self, acknowledged_sequence: int) -> None:
+        """Report the write-to-ack time of every batch the ack covers to `ack_observer`."""
+        now = time.monotonic()
+        while self._written and self._written[0][0] <= acknowledged_sequence:
+            _, written_at = self._written.popleft()
+            if self.ack_observer is not None:
+                self.ack_observer(now - written_at)
+
     # The batch store: in memory here; roadside.durable_uplink overrides these three with a disk outbox.
 
-    async def _unacknowledged_batches(self) -> list[rs_pb2.PublishRequest]:
-        """Batches to resend, in order, when a session starts."""
-        return [batch for batch, _, _ in self._unacked]
+    async def _unacknowledged_batches(self) -> list[tuple[int, OutboundBatch]]:
+        """(sequence, batch) to resend, in order, when a session starts."""
+        return [(batch.sequence, batch) for batch, _, _ in self._unacked]
 
     async def _on_ack(self, response: rs_pb2.PublishResponse) -> None:
         """Forget every batch the response acknowledges."""
@@ -275,6 +326,27 @@ class BatchUplink:
             for on_done in callbacks:
                 on_done()
         self.stats.items_rejected += len(response.rejections)
+
+
+def channel_credentials(
+    ca_file: Path | None, client_cert_file: Path | None = None, client_key_file: Path | None = None
+) -> grpc.ChannelCredentials | None:
+    """TLS credentials from PEM files (None without `ca_file`); the client pair is for mTLS and optional."""
+    if (client_cert_file is None) != (client_key_file is None):
+        raise ConfigurationError("client_cert_file and client_key_file go together")
+    if ca_file is None:
+        if client_cert_file is not None:
+            raise ConfigurationError("a client certificate needs ca_file (TLS)")
+        return None
+    return grpc.ssl_channel_credentials(
+        root_certificates=ca_file.read_bytes(),
+        private_key=client_key_file.read_bytes() if client_key_file is not None else None,
+        certificate_chain=client_cert_file.read_bytes() if client_cert_file is not None else None,
+    )
+
+
+def _serialize(batch: OutboundBatch) -> bytes:
+    return batch if isinstance(batch, bytes) else batch.SerializeToString()
 
 
 def _describe(exc: BaseException) -> str:
