@@ -8,17 +8,26 @@ import time
 from types import TracebackType
 from typing import Self
 
+from v2x.cloud.v1 import downlink_service_pb2 as dl_pb2
+from v2x.cloud.v1 import downlink_service_pb2_grpc as dl_grpc
 from v2x.roadside.v1 import roadside_service_pb2_grpc as rs_grpc
 
-from roadlink.wire.publish_server import PublishServicer
+from roadlink.domain.perception import PerceptionFrame
+from roadlink.domain.spatial import Position
+from roadlink.wire.convert import frame_to_proto
+from roadlink.wire.publish_server import BatchSink, PublishServicer
 from roadlink.wire.server import ROADSIDE_SERVICE, RunningServer, ServiceBinding, start_server
 from roadlink.wire.uplink import BatchUplink
+from roadside.downlink import VehicleDownlinkServicer, VehicleHub
 from roadside.durable_uplink import DurableUplink, OutboxLedger
 from roadside.forwarding import ForwardingSink
 from roadside.heartbeat import SensorActivity, build_status
+from roadside.local_fusion import LocalFusion, LocalFusionSink
 from roadside.settings import RoadsideSettings
 
 __all__ = ["RoadsideNode"]
+
+_VEHICLE_DOWNLINK_SERVICE = dl_pb2.DESCRIPTOR.services_by_name["VehicleDownlinkService"].full_name
 
 
 class RoadsideNode:
@@ -29,10 +38,25 @@ class RoadsideNode:
         self.uplink = _make_uplink(settings)
         self.activity = SensorActivity()
         self.sink = ForwardingSink(self.uplink, self.activity)
+        self.position = _position(settings)
+        self.hub = VehicleHub(
+            center=self.position, service_range_m=settings.service_range_m, queue_items=settings.vehicle_queue_items
+        )
+        self.fusion = (
+            LocalFusion(
+                settings.node_id,
+                self._publish_fused,
+                origin=self.position,
+                period_ms=settings.local_fusion_period_ms,
+            )
+            if settings.local_fusion
+            else None
+        )
+        intake: BatchSink = self.sink if self.fusion is None else LocalFusionSink(self.sink, self.fusion, self.activity)
         self._started_s = time.monotonic()
         self._heartbeat_task: asyncio.Task[None] | None = None
         ledger = OutboxLedger(self.uplink.outbox) if isinstance(self.uplink, DurableUplink) else None
-        self.publish = PublishServicer(self.sink, ledger=ledger)
+        self.publish = PublishServicer(intake, ledger=ledger)
         self._server: RunningServer | None = None
         self._uplink_task: asyncio.Task[None] | None = None
 
@@ -50,20 +74,35 @@ class RoadsideNode:
             "items_forwarded": self.sink.items_forwarded,
             "uplink_acked": self.uplink.stats.items_acked,
             "uplink_pending": self.uplink.pending_items,
+            "fused_frames": self.fusion.stats.frames_published if self.fusion is not None else 0,
         }
 
     async def __aenter__(self) -> Self:
         self._uplink_task = asyncio.create_task(self.uplink.run(), name="roadside-cloud-uplink")
         self._heartbeat_task = asyncio.create_task(self._send_heartbeats(), name="roadside-heartbeat")
-        binding = ServiceBinding(self.publish, rs_grpc.add_RoadsideServiceServicer_to_server, ROADSIDE_SERVICE)
-        self._server = await start_server([binding], self.settings.listen, access_tokens=self.settings.access_tokens)
+        if self.fusion is not None:
+            await self.fusion.__aenter__()
+        bindings = [
+            ServiceBinding(self.publish, rs_grpc.add_RoadsideServiceServicer_to_server, ROADSIDE_SERVICE),
+            ServiceBinding(
+                VehicleDownlinkServicer(self.hub),
+                dl_grpc.add_VehicleDownlinkServiceServicer_to_server,
+                _VEHICLE_DOWNLINK_SERVICE,
+            ),
+        ]
+        self._server = await start_server(bindings, self.settings.listen, access_tokens=self.settings.access_tokens)
         return self
+
+    async def _publish_fused(self, frame: PerceptionFrame) -> None:
+        """A local fusion cycle's frame: to the vehicles in range now, and into the cloud uplink."""
+        message = frame_to_proto(frame)
+        self.hub.publish_frame(message)
+        await self.uplink.send("frames", message, timeout_s=self.settings.local_fusion_period_ms / 1000)
 
     async def _send_heartbeats(self) -> None:
         """Register with the cloud now, then report health every heartbeat interval."""
         settings = self.settings
-        lat, lon = settings.latitude_deg, settings.longitude_deg
-        position = (lat, lon) if lat is not None and lon is not None else None
+        position = (self.position.latitude_deg, self.position.longitude_deg) if self.position else None
         while True:
             sensors = self.activity.take_statuses(offline_after_s=2 * settings.heartbeat_s)
             status = build_status(
@@ -82,6 +121,8 @@ class RoadsideNode:
         if self._server is not None:
             await self._server.stop()
             self._server = None
+        if self.fusion is not None:
+            await self.fusion.__aexit__(None, None, None)
         await self.uplink.flush(timeout_s=2.0)
         if self._uplink_task is not None:
             self._uplink_task.cancel()
@@ -89,6 +130,12 @@ class RoadsideNode:
                 await self._uplink_task
         if isinstance(self.uplink, DurableUplink):
             await self.uplink.close()
+
+
+def _position(settings: RoadsideSettings) -> Position | None:
+    """The node's installed position, when both coordinates are set."""
+    lat, lon = settings.latitude_deg, settings.longitude_deg
+    return Position(lat, lon) if lat is not None and lon is not None else None
 
 
 def _make_uplink(settings: RoadsideSettings) -> BatchUplink:

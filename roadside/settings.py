@@ -45,3 +45,15 @@ class RoadsideSettings(TierSettings):
         "accepted gateway batches; None keeps everything in memory (lost on restart).",
     )
     durable_sync: bool = Field(False, description="fsync every commit (survives power loss, slower).")
+    local_fusion: bool = Field(
+        False,
+        description="Fuse the node's own sensor frames into one object list per cycle (sent to the cloud and to "
+        "vehicles) instead of forwarding each sensor's frames to the cloud.",
+    )
+    local_fusion_period_ms: int = Field(100, gt=0, le=1_000, description="Local fusion cycle, ms.")
+    service_range_m: float = Field(
+        300.0, gt=0, description="Vehicles within this distance of the node's position are served, metres."
+    )
+    vehicle_queue_items: int = Field(
+        256, gt=0, description="Responses queued per watching vehicle; the oldest is dropped when full."
+    )
