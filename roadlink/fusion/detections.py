@@ -25,7 +25,7 @@ class SourceKind(enum.IntEnum):
     RSU_OBJECT_LIST = 1
     """An RSU's already-tracked object estimate, correlated over time: fused by covariance intersection."""
     VEHICLE_SELF_REPORT = 2
-    """A connected vehicle's own state: an accurate, identity-bearing Kalman update."""
+    """A connected vehicle's own state (its navigation filter's output): accurate, identity-bearing, fused by CI."""
     RAW_DETECTION = 3
     """An independent single-scan sensor detection: a Kalman update."""
 

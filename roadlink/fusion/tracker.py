@@ -6,8 +6,12 @@ time order, is associated with the global tracks of the tile and fused:
 
 - gating (:mod:`.gating`) with every track predicted to each detection's own time, then GNN
   (:mod:`.association`) on the gated pairs;
-- RSU object lists by covariance intersection (:mod:`.t2t`), raw detections and vehicle self-reports by
-  Kalman update (:mod:`.updater`);
+- RSU object lists and vehicle self-reports by covariance intersection (:mod:`.t2t`), raw detections by
+  Kalman update (:mod:`.updater`). Both are outputs of a filter (the RSU's tracker, the car's GNSS/INS
+  navigation filter) whose errors are correlated over time (a GNSS fix carries a slowly varying bias that
+  its reported accuracy covers): fused as independent measurements, ten reports a second would shrink a
+  connected car's track far below that bias, and a precise RSU seeing the car would then fail the gate and
+  start a duplicate track;
 - a vehicle self-report goes first to the track already carrying its vehicle id; otherwise it is gated
   like any detection against the tracks without a (fresh) vehicle id, and the id is attached to the
   track it joins, so a connected vehicle that RSUs also see is one track carrying its id;
@@ -48,6 +52,8 @@ __all__ = ["Tracker", "TrackerConfig", "TrackerStats"]
 _MAX_SOURCE_BIT = 63
 _BITS = np.left_shift(np.uint64(1), np.arange(_MAX_SOURCE_BIT + 1, dtype=np.uint64))
 _CLASS_CONFIDENCE_DECAY = 0.95
+_ESTIMATE_KINDS = np.array([int(SourceKind.RSU_OBJECT_LIST), int(SourceKind.VEHICLE_SELF_REPORT)], dtype=np.uint8)
+"""Source kinds whose detections are filtered estimates, fused by covariance intersection (module docstring)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,8 +243,8 @@ class Tracker:
         )
         measured = np.concatenate([scan.positions_m[detections], scan.velocities_mps[detections]], axis=1)
         noise, has_velocity = scan.covariances[detections], scan.has_velocity[detections]
-        rsu = scan.kinds[detections] == SourceKind.RSU_OBJECT_LIST
-        groups = (rsu, ~rsu & has_velocity, ~rsu & ~has_velocity)
+        estimate = np.isin(scan.kinds[detections], _ESTIMATE_KINDS)
+        groups = (estimate, ~estimate & has_velocity, ~estimate & ~has_velocity)
         for kind, mask in enumerate(groups):
             if not mask.any():
                 continue

@@ -40,11 +40,13 @@ def _raw(time_ms: int, positions: list[tuple[float, float]]) -> Detections:
     )
 
 
-def _report(time_ms: int, position: tuple[float, float], vehicle_id: bytes = VEHICLE) -> Detections:
+def _report(
+    time_ms: int, position: tuple[float, float], vehicle_id: bytes = VEHICLE, position_var: float = 0.09
+) -> Detections:
     return Detections.create(
         positions_m=[position],
         velocities_mps=[[10.0, 0.0]],
-        covariances=np.diag([0.09, 0.09, 0.01, 0.01])[None],
+        covariances=np.diag([position_var, position_var, 0.01, 0.01])[None],
         times_ms=time_ms,
         source_ids=vehicle_id.hex(),
         kinds=SourceKind.VEHICLE_SELF_REPORT,
@@ -164,3 +166,21 @@ def test_late_detections_are_counted() -> None:
     tracker.step(T0 + 1200, _rsu(T0 + 990, [(0.0, 0.0)]))  # older than what was processed: dropped
     assert tracker.stats.dropped_late == 1
     assert tracker.stats.detections_received == 4
+
+
+def test_biased_self_reports_do_not_split_the_car_from_its_rsu_track() -> None:
+    # A GNSS fix is the output of the car's own navigation filter: its error is a slowly varying bias
+    # (here a constant 1.2 m), which the reported 0.7 m accuracy covers. Fused as independent Kalman
+    # measurements, 20 reports would shrink the track to a few cm and a precise lidar seeing the car 1.2 m
+    # away would start a second track; fused by covariance intersection, the track stays honest and joins.
+    tracker = Tracker(TrackerConfig(window_ms=0))
+    for k in range(40):
+        now = T0 + 100 * k
+        detections = [_report(now, (_x(now) + 1.2, 0.0), position_var=0.49)]
+        if k >= 20:
+            detections.append(_rsu(now + 30, [(_x(now + 30), 0.0)], std=0.15))
+        snapshot = tracker.step(now + 30, Detections.concatenate(detections))
+    assert len(snapshot) == 1
+    assert decode_vehicle_id(bytes(snapshot.vehicle_ids[0])) == VEHICLE
+    assert int(snapshot.source_mask[0]) == 1
+    assert abs(snapshot.states[0, 0] - _x(T0 + 3930)) < 1.2  # pulled towards the precise lidar
