@@ -8,8 +8,10 @@ has arrived in the `road` context, wrong way, over speed, stalled vehicle and re
 the current SPaT), replace the published snapshot in one assignment, and situation streams are told
 through the change feed.
 
-One tile for now: the ENU origin is `origin` or, if None, the position of the first data received (fine
-for a city district; tiles and their hand-over come with multi-node operation).
+The tracker runs in the ENU frame of `origin` or, if None, of the position of the first data received.
+With a `TileGate` (several nodes sharing a city, see `cloud.tile_handover`), only the tracks in this
+node's tiles are published, under global ids, and tracks leaving them are handed to the owning node
+through the `router`; handovers from neighbours arrive through `deliver_handovers`.
 
 Buffer bound and overflow policy: at most `max_pending` frames plus states wait for the next step; beyond
 that the oldest frames are dropped and counted (`dropped_frames`); vehicle states are never dropped.
@@ -20,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import deque
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from types import TracebackType
@@ -27,6 +30,7 @@ from typing import Self
 
 from cloud.change_feed import ChangeFeed
 from cloud.road_context import RoadContext
+from cloud.tile_handover import Handover, HandoverRouter, TileGate
 from roadlink.advisories import RoadMap, StalledVehicleDetector, detect_all
 from roadlink.domain.clock import now_unix_ms
 from roadlink.domain.geodesy import LocalOrigin
@@ -42,12 +46,28 @@ from roadlink.fusion.tracker import Tracker, TrackerConfig
 __all__ = ["FusedPicture"]
 
 
-@dataclass(frozen=True, slots=True)
-class _LaneContext:
-    """The map and current SPaT for one step, taken on the event loop and read on the worker thread."""
+_MAX_INBOX = 10_000
 
+
+@dataclass(frozen=True, slots=True)
+class _StepInput:
+    """What one step reads, taken on the event loop and handed to the worker thread."""
+
+    origin: LocalOrigin
+    frames: list[PerceptionFrame]
+    states: list[VehicleState]
     road_map: RoadMap | None
     signals: tuple[SignalPhaseAndTiming, ...]
+    handovers: list[Handover]
+
+
+@dataclass(frozen=True, slots=True)
+class _StepOutput:
+    """The new snapshot and the handovers to send."""
+
+    tracks: tuple[Track, ...]
+    advisories: tuple[Advisory, ...]
+    handovers: list[Handover]
 
 
 class FusedPicture:
@@ -62,8 +82,13 @@ class FusedPicture:
         config: TrackerConfig | None = None,
         max_pending: int = 100_000,
         road: RoadContext | None = None,
+        gate: TileGate | None = None,
+        router: HandoverRouter | None = None,
     ) -> None:
         self._feed = feed
+        self._gate = gate
+        self._router = router
+        self._inbox: deque[Handover] = deque()
         self._road = road or RoadContext()
         self._stalled = StalledVehicleDetector()
         self._origin = LocalOrigin(origin.latitude_deg, origin.longitude_deg) if origin else None
@@ -77,6 +102,7 @@ class FusedPicture:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cloud-fusion")
         self._task: asyncio.Task[None] | None = None
         self.dropped_frames = 0
+        self.dropped_handovers = 0
 
     @property
     def track_count(self) -> int:
@@ -100,6 +126,13 @@ class FusedPicture:
         """Buffer a vehicle self-report for the next step."""
         self._set_origin(state.position)
         self._states.append(state)
+
+    def deliver_handovers(self, handovers: Sequence[Handover]) -> None:
+        """Queue tracks a neighbour hands over (never blocks: beyond 10,000 the oldest are dropped and counted)."""
+        self._inbox.extend(handovers)
+        while len(self._inbox) > _MAX_INBOX:
+            self._inbox.popleft()
+            self.dropped_handovers += 1
 
     def tracks_in(self, area: Area) -> list[Track]:
         """Tracks of the latest snapshot whose position lies in `area`."""
@@ -133,33 +166,44 @@ class FusedPicture:
         loop = asyncio.get_running_loop()
         while True:
             await asyncio.sleep(self._period_s)
-            frames, states = list(self._frames), self._states
-            self._frames, self._states = deque(), []
-            if self._origin is None:
+            step = self._take_input()
+            if step is None:
                 continue
-            lanes = _LaneContext(self._road.road_map(), self._road.signals(now_unix_ms()))
-            tracks, advisories = await loop.run_in_executor(
-                self._executor, self._step, self._origin, frames, states, lanes
-            )
-            changed = bool(tracks or self._tracks)
-            self._tracks, self._advisories = tracks, advisories
+            output = await loop.run_in_executor(self._executor, self._step, step)
+            if output.handovers and self._router is not None:
+                self._router.send(output.handovers)
+            changed = bool(output.tracks or self._tracks)
+            self._tracks, self._advisories = output.tracks, output.advisories
             if changed:
                 self._feed.notify()
 
-    def _step(
-        self, origin: LocalOrigin, frames: list[PerceptionFrame], states: list[VehicleState], lanes: _LaneContext
-    ) -> tuple[tuple[Track, ...], tuple[Advisory, ...]]:
-        """One tracker step and the hazard detectors, on the worker thread; returns the new snapshot."""
+    def _take_input(self) -> _StepInput | None:
+        """Take the buffered data for one step (None before the origin is known)."""
+        frames, states, handovers = list(self._frames), self._states, list(self._inbox)
+        self._frames, self._states = deque(), []
+        self._inbox.clear()
+        if self._origin is None:
+            return None
+        signals = self._road.signals(now_unix_ms())
+        return _StepInput(self._origin, frames, states, self._road.road_map(), signals, handovers)
+
+    def _step(self, step: _StepInput) -> _StepOutput:
+        """One tracker step, the tile gate and the hazard detectors, on the worker thread."""
+        origin = step.origin
         detections = Detections.concatenate(
-            [detections_from_frames(frames, origin), detections_from_vehicle_states(states, origin)]
+            [detections_from_frames(step.frames, origin), detections_from_vehicle_states(step.states, origin)]
         )
         now = now_unix_ms()
         table = self._tracker.step(now, detections if len(detections) else None)
         tracks = tracks_from_table(table, origin, self._tracker.source_names)
+        outgoing: list[Handover] = []
+        if self._gate is not None:
+            self._gate.receive(step.handovers)
+            tracks, outgoing = self._gate.apply(tracks, now)
         advisories = detect_all(
-            tracks, now, road_map=lanes.road_map, signals=lanes.signals, stalled=self._stalled, origin=origin
+            tracks, now, road_map=step.road_map, signals=step.signals, stalled=self._stalled, origin=origin
         )
-        return tuple(tracks), tuple(advisories)
+        return _StepOutput(tuple(tracks), tuple(advisories), outgoing)
 
     def _set_origin(self, position: Position | None) -> None:
         if self._origin is None and position is not None:

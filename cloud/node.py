@@ -19,6 +19,7 @@ from cloud.latest_store import LatestObjectStore
 from cloud.picture import Picture
 from cloud.road_context import RoadContext
 from cloud.settings import CloudSettings
+from cloud.tile_handover import InProcessHandoverRouter, make_tile_gate
 from cloud.vehicle_service import VehicleServicer
 from roadlink.domain.spatial import Position
 from roadlink.wire.publish_server import PublishServicer
@@ -35,11 +36,12 @@ __all__ = ["CloudNode"]
 class CloudNode:
     """A running cloud node (async context manager). `port` is the bound gRPC port once entered."""
 
-    def __init__(self, settings: CloudSettings) -> None:
+    def __init__(self, settings: CloudSettings, handover_router: InProcessHandoverRouter | None = None) -> None:
+        """`handover_router` links nodes of one process that share a city's tiles (settings.tile_owners)."""
         self.settings = settings
         self.feed = ChangeFeed()
         self.road = RoadContext(max_signal_age_ms=settings.max_age_ms)
-        self.fused = _make_fused(settings, self.feed, self.road)
+        self.fused = _make_fused(settings, self.feed, self.road, handover_router)
         self.store: Picture = self.fused or LatestObjectStore(max_age_ms=settings.max_age_ms)
         self.sink = StoreSink(self.store, self.feed, road=self.road)
         self.ledger = _make_ledger(settings.state_dir)
@@ -105,9 +107,15 @@ def _make_ledger(state_dir: Path | None) -> SequenceLedger | None:
     return SequenceLedger(state_dir / "ledger.db")
 
 
-def _make_fused(settings: CloudSettings, feed: ChangeFeed, road: RoadContext) -> FusedPicture | None:
+def _make_fused(
+    settings: CloudSettings, feed: ChangeFeed, road: RoadContext, router: InProcessHandoverRouter | None
+) -> FusedPicture | None:
     if settings.picture != "fused":
         return None
     lat, lon = settings.fusion_origin_latitude_deg, settings.fusion_origin_longitude_deg
     origin = Position(lat, lon) if lat is not None and lon is not None else None
-    return FusedPicture(feed, origin=origin, period_ms=settings.fusion_period_ms, road=road)
+    gate = make_tile_gate(settings.node_id, settings.tile_owners, settings.tile_size_m, origin)
+    fused = FusedPicture(feed, origin=origin, period_ms=settings.fusion_period_ms, road=road, gate=gate, router=router)
+    if router is not None:
+        router.register(settings.node_id, fused.deliver_handovers)
+    return fused

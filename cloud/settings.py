@@ -40,3 +40,10 @@ class CloudSettings(TierSettings):
     fusion_origin_longitude_deg: float | None = Field(None, ge=-180, le=180, description="See the latitude.")
     fusion_period_ms: int = Field(100, gt=0, le=1_000, description="How often the tracker steps, ms.")
     max_age_ms: int = Field(3_000, gt=0, description="Sources silent for longer than this are dropped, ms.")
+    tile_owners: dict[str, list[tuple[int, int]]] = Field(
+        default_factory=dict,
+        description="Static tile assignment shared by every node of the city: node id -> (column, row) tiles "
+        "it owns (fused picture only). The grid is square tiles of tile_size_m in the ENU frame of the "
+        "fusion origin, which must then be set. Empty = this node owns the whole map (no tiles).",
+    )
+    tile_size_m: float = Field(1_000.0, gt=0, description="Edge of a square tile, metres.")

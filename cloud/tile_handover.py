@@ -1,0 +1,331 @@
+"""Publishing only the tracks of a node's own tiles, under global ids that survive a tile border.
+
+Each fusion node runs its own tracker (local ids 1, 2, 3, ...). :class:`TileGate` sits between the
+tracker's snapshot and what the node publishes:
+
+- A track in one of the node's tiles is published under a **global id**: the node's id namespace plus
+  the local id when the track was born here, or the id a neighbour handed over.
+- A published track whose estimate moves into a tile owned by another node is **handed over**: a
+  :class:`Handover` (the global id and the track's state) goes to the owner through a
+  :class:`HandoverRouter`, and this node stops publishing it at once (it keeps tracking it, marked
+  released). Ownership is exclusive, so the object is never published by two nodes at the same time.
+- The receiver adopts the handover for its own local track of the object (the local track that
+  already carries the handed-over id because it was released here before, else the same vehicle id,
+  else the nearest unmapped track within ``match_radius_m`` after predicting the handed-over state to
+  the snapshot time) and publishes it under the handed-over id. Unmatched handovers wait up to
+  ``handover_ttl_ms``.
+- A new local track close to a foreign tile (within ``border_margin_m``) may be an object a neighbour
+  is about to hand over, so it waits up to ``claim_timeout_ms`` before getting a fresh global id.
+  A released track seen in one of the node's tiles for ``claim_timeout_ms`` without being handed back
+  (the neighbour lost it) is taken back under its old global id.
+- Tracks in tiles nobody owns are published by nobody; a track keeps its id while passing through.
+
+The gate is pure (no transport) and not thread-safe: call it from the one fusion worker. Global ids
+are ``namespace + local id`` with ``namespace = (k + 1) << 40`` for the node's index ``k`` in the sorted
+owner list, so nodes sharing an ownership never mint the same id.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Protocol
+
+import numpy as np
+
+from roadlink.domain.errors import ConfigurationError
+from roadlink.domain.geodesy import FloatArray, LocalOrigin
+from roadlink.domain.situation import Track
+from roadlink.domain.spatial import Position
+from roadlink.fusion.state import BoolArray
+from roadlink.fusion.tiling import StaticTileOwnership, TileGrid, TileKey, TileOwnership
+
+__all__ = [
+    "Handover",
+    "HandoverRouter",
+    "InProcessHandoverRouter",
+    "TileGate",
+    "TileGateConfig",
+    "id_namespace",
+    "make_tile_gate",
+]
+
+_NAMESPACE_BITS = 40
+_ANGLES = np.radians(np.arange(0.0, 360.0, 45.0))
+_BORDER_OFFSETS = np.stack([np.sin(_ANGLES), np.cos(_ANGLES)], axis=-1)
+"""``(8, 2)`` unit vectors every 45 degrees: the probes of :meth:`TileGate._near_foreign`."""
+
+
+def make_tile_gate(
+    node_id: str, owners: Mapping[str, Iterable[TileKey]], tile_size_m: float, anchor: Position | None
+) -> TileGate | None:
+    """The gate of ``node_id`` for a static assignment (None when ``owners`` is empty: no tiling).
+
+    Raises:
+        ConfigurationError: Tiles without an anchor (the fusion origin), or a node that owns no tiles.
+    """
+    if not owners:
+        return None
+    if anchor is None:
+        raise ConfigurationError("tile_owners needs the fusion origin as the grid anchor")
+    if node_id not in owners:
+        raise ConfigurationError(f"node {node_id!r} is not in tile_owners")
+    grid = TileGrid(LocalOrigin(anchor.latitude_deg, anchor.longitude_deg), tile_size_m)
+    return TileGate(node_id, grid, StaticTileOwnership(owners))
+
+
+def id_namespace(ownership: TileOwnership, node_id: str) -> int:
+    """The first global id of ``node_id``: ``(k + 1) << 40`` for its index ``k`` among the owners."""
+    nodes = ownership.nodes()
+    if node_id not in nodes:
+        raise ValueError(f"node {node_id!r} owns no tiles (owners: {', '.join(nodes)})")
+    return (nodes.index(node_id) + 1) << _NAMESPACE_BITS
+
+
+@dataclass(frozen=True, slots=True)
+class Handover:
+    """A track handed from ``from_node`` to ``to_node``, the owner of the tile it entered.
+
+    ``track.track_id`` is the global id; the rest is the sender's latest estimate at ``track.time_unix_ms``.
+    """
+
+    from_node: str
+    to_node: str
+    track: Track
+
+
+class HandoverRouter(Protocol):
+    """Carries handovers between nodes; ``send`` never blocks (a lost handover costs an id, not a duplicate)."""
+
+    def send(self, handovers: Sequence[Handover]) -> None:
+        """Deliver each handover to its ``to_node``."""
+
+
+class InProcessHandoverRouter:
+    """Nodes of one process (tests, a single-host deployment): handovers go straight to each node's inbox."""
+
+    def __init__(self) -> None:
+        self._inboxes: dict[str, Callable[[Sequence[Handover]], None]] = {}
+        self.undeliverable = 0
+
+    def register(self, node_id: str, inbox: Callable[[Sequence[Handover]], None]) -> None:
+        """Route handovers for ``node_id`` to ``inbox`` (which must not block)."""
+        self._inboxes[node_id] = inbox
+
+    def send(self, handovers: Sequence[Handover]) -> None:
+        """Deliver each handover to its node's inbox; unknown nodes are counted in ``undeliverable``."""
+        for node_id in {h.to_node for h in handovers}:
+            inbox = self._inboxes.get(node_id)
+            batch = [h for h in handovers if h.to_node == node_id]
+            if inbox is None:
+                self.undeliverable += len(batch)
+            else:
+                inbox(batch)
+
+
+@dataclass(frozen=True, slots=True)
+class TileGateConfig:
+    """Distances in metres, times in ms (see the module docstring)."""
+
+    match_radius_m: float = 8.0
+    border_margin_m: float = 30.0
+    claim_timeout_ms: int = 1_000
+    handover_ttl_ms: int = 3_000
+
+
+@dataclass(slots=True)
+class _Entry:
+    """A local track with a global id; ``released_ms`` is when it was handed over (None = this node's)."""
+
+    global_id: int
+    released_ms: int | None = None
+    seen_home_ms: int | None = None
+
+
+@dataclass(slots=True)
+class GateStats:
+    """Counters since the gate was created."""
+
+    handed_over: int = 0
+    adopted: int = 0
+    reclaimed: int = 0
+    claimed: int = 0
+    expired_handovers: int = 0
+
+
+@dataclass(slots=True)
+class _Snapshot:
+    """The tracker's tracks of one step as arrays in the grid frame (row ``k`` is ``tracks[k]``)."""
+
+    tracks: Sequence[Track]
+    enu_m: FloatArray
+    tiles: np.ndarray
+    home: BoolArray
+    local_ids: list[int] = field(default_factory=list)
+
+
+class TileGate:
+    """Maps a tracker's local tracks to published global tracks of this node's tiles (module docstring)."""
+
+    def __init__(
+        self, node_id: str, grid: TileGrid, ownership: TileOwnership, config: TileGateConfig = TileGateConfig()
+    ) -> None:
+        self.node_id = node_id
+        self.grid = grid
+        self.ownership = ownership
+        self.config = config
+        self.stats = GateStats()
+        self._namespace = id_namespace(ownership, node_id)
+        self._entries: dict[int, _Entry] = {}
+        self._waiting_since: dict[int, int] = {}
+        self._pending: deque[Handover] = deque()
+
+    def receive(self, handovers: Sequence[Handover]) -> None:
+        """Queue handovers addressed to this node until a local track matches them."""
+        self._pending.extend(h for h in handovers if h.to_node == self.node_id)
+
+    def apply(self, tracks: Sequence[Track], now_ms: int) -> tuple[list[Track], list[Handover]]:
+        """The tracks to publish (global ids, own tiles only) and the handovers to send.
+
+        Args:
+            tracks: The tracker's snapshot at ``now_ms`` (local ids).
+            now_ms: The snapshot time, unix ms.
+        """
+        snap = self._snapshot(tracks)
+        self._forget_gone(snap.local_ids)
+        self._adopt_pending(snap, now_ms)
+        self._claim_new(snap, now_ms)
+        outgoing = self._hand_over(snap)
+        published = [
+            replace(track, track_id=self._entries[local].global_id)
+            for track, local, home in zip(snap.tracks, snap.local_ids, snap.home.tolist(), strict=True)
+            if home and self._publishes(local, now_ms)
+        ]
+        return published, outgoing
+
+    def _snapshot(self, tracks: Sequence[Track]) -> _Snapshot:
+        latitude = np.array([t.position.latitude_deg for t in tracks], dtype=np.float64)
+        longitude = np.array([t.position.longitude_deg for t in tracks], dtype=np.float64)
+        enu = self.grid.enu_of(latitude, longitude)
+        tiles = self.grid.tiles_of_enu(enu[:, 0], enu[:, 1])
+        home = self.ownership.owned_by(self.node_id, tiles)
+        return _Snapshot(tracks, enu, tiles, home, [t.track_id for t in tracks])
+
+    def _forget_gone(self, local_ids: list[int]) -> None:
+        alive = set(local_ids)
+        for gone in [local for local in self._entries if local not in alive]:
+            del self._entries[gone]
+        for gone in [local for local in self._waiting_since if local not in alive]:
+            del self._waiting_since[gone]
+
+    def _adopt_pending(self, snap: _Snapshot, now_ms: int) -> None:
+        """Match queued handovers to local tracks; drop the expired ones."""
+        kept: deque[Handover] = deque()
+        while self._pending:
+            handover = self._pending.popleft()
+            if self._adopt(handover, snap, now_ms):
+                self.stats.adopted += 1
+            elif handover.track.time_unix_ms + self.config.handover_ttl_ms >= now_ms:
+                kept.append(handover)
+            else:
+                self.stats.expired_handovers += 1
+        self._pending = kept
+
+    def _adopt(self, handover: Handover, snap: _Snapshot, now_ms: int) -> bool:
+        """Give the handed-over global id to the matching local track; False when none matches."""
+        global_id = handover.track.track_id
+        for entry in self._entries.values():
+            if entry.global_id == global_id:
+                entry.released_ms = entry.seen_home_ms = None
+                return True
+        row = self._match_row(handover.track, snap, now_ms)
+        if row is None:
+            return False
+        local = snap.local_ids[row]
+        self._entries[local] = _Entry(global_id)
+        self._waiting_since.pop(local, None)
+        return True
+
+    def _match_row(self, track: Track, snap: _Snapshot, now_ms: int) -> int | None:
+        """The unmapped local track with the same vehicle id, else the nearest within the match radius."""
+        free = np.array([local not in self._entries for local in snap.local_ids], dtype=bool)
+        if track.vehicle_temporary_id:
+            for row in np.flatnonzero(free).tolist():
+                if snap.tracks[row].vehicle_temporary_id == track.vehicle_temporary_id:
+                    return int(row)
+        if not free.any():
+            return None
+        expected = self._predicted_enu(track, now_ms)
+        distance = np.where(free, np.hypot(*(snap.enu_m - expected).T), np.inf)
+        row = int(np.argmin(distance))
+        return row if distance[row] <= self.config.match_radius_m else None
+
+    def _predicted_enu(self, track: Track, time_ms: int) -> FloatArray:
+        """The track's grid-frame position moved to ``time_ms`` along its velocity (metres, ``(2,)``)."""
+        here: FloatArray = self.grid.enu_of(
+            np.array([track.position.latitude_deg]), np.array([track.position.longitude_deg])
+        )[0]
+        if track.speed_mps is None or track.heading_deg is None:
+            return here
+        angle = math.radians(track.heading_deg)
+        dt_s = (time_ms - track.time_unix_ms) / 1000.0
+        moved: FloatArray = here + track.speed_mps * dt_s * np.array([math.sin(angle), math.cos(angle)])
+        return moved
+
+    def _claim_new(self, snap: _Snapshot, now_ms: int) -> None:
+        """Give fresh global ids to new local tracks in this node's tiles (after a wait near a border)."""
+        rows = [k for k, local in enumerate(snap.local_ids) if snap.home[k] and local not in self._entries]
+        if not rows:
+            return
+        near = self._near_foreign(snap.enu_m[rows])
+        for row, waits in zip(rows, near.tolist(), strict=True):
+            local = snap.local_ids[row]
+            since = self._waiting_since.setdefault(local, now_ms)
+            if not waits or now_ms - since >= self.config.claim_timeout_ms:
+                self._entries[local] = _Entry(self._namespace + local)
+                self._waiting_since.pop(local, None)
+                self.stats.claimed += 1
+
+    def _near_foreign(self, enu_m: FloatArray) -> BoolArray:
+        """``(K,)`` True where a point within ``border_margin_m`` of ``(K, 2)`` positions lies in another's tile."""
+        probes = enu_m[None, :, :] + self.config.border_margin_m * _BORDER_OFFSETS[:, None, :]
+        tiles = self.grid.tiles_of_enu(probes[..., 0].reshape(-1), probes[..., 1].reshape(-1))
+        mine = self.ownership.owned_by(self.node_id, tiles).reshape(len(_BORDER_OFFSETS), -1)
+        return np.asarray(~mine.all(axis=0), dtype=bool)
+
+    def _hand_over(self, snap: _Snapshot) -> list[Handover]:
+        """Handovers of this node's published tracks that are now in another node's tile."""
+        outgoing = []
+        for row in np.flatnonzero(~snap.home).tolist():
+            entry = self._entries.get(snap.local_ids[row])
+            if entry is None or entry.released_ms is not None:
+                if entry is not None:
+                    entry.seen_home_ms = None  # away again: a later reclaim waits afresh
+                continue
+            owner = self.ownership.owner_of(_key(snap.tiles[row]))
+            if owner is None or owner == self.node_id:
+                continue
+            entry.released_ms = int(snap.tracks[row].time_unix_ms)
+            outgoing.append(Handover(self.node_id, owner, replace(snap.tracks[row], track_id=entry.global_id)))
+            self.stats.handed_over += 1
+        return outgoing
+
+    def _publishes(self, local: int, now_ms: int) -> bool:
+        """Whether a local track in this node's tiles is published now (reclaiming a lost released one)."""
+        entry = self._entries.get(local)
+        if entry is None:
+            return False
+        if entry.released_ms is None:
+            return True
+        entry.seen_home_ms = entry.seen_home_ms or now_ms
+        if now_ms - entry.seen_home_ms < self.config.claim_timeout_ms:
+            return False
+        entry.released_ms = entry.seen_home_ms = None
+        self.stats.reclaimed += 1
+        return True
+
+
+def _key(tile: np.ndarray) -> TileKey:
+    return int(tile[0]), int(tile[1])
