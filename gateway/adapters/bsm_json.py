@@ -12,8 +12,9 @@ message, keeping the J2735 field names and the J2735 scaled integers (no unit co
 code. Every field of BSMcoreData is required (J2735 has a code for "unavailable" instead of absence);
 `brakes`, `partII` and any other field are ignored. Numbers are strict integers.
 
-Mapping decisions (one VehicleState per message), J2735 LSBs per roadlink's interop/STANDARDS.md:
-- every "unavailable" code becomes None: elev -4096, speed 8191, heading 28800, angle 127, accel long/lat
+Mapping decisions (one v1 VehicleState per message, built directly from the validated model), J2735 LSBs
+per roadlink's interop/STANDARDS.md:
+- every "unavailable" code becomes an absent field: elev -4096, speed 8191, heading 28800, angle 127, accel long/lat
   2001, vert -127, semiMajor/semiMinor 255 (accuracy None), orientation 65535, size width or length 0
   (size None), transmission 7 (and the reserved 4..6) -> TransmissionState.UNSPECIFIED.
 - lat/long unavailable (900000001 / 1800000001) cannot make a VehicleState: reason "position_unavailable".
@@ -31,22 +32,17 @@ Mapping decisions (one VehicleState per message), J2735 LSBs per roadlink's inte
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Final
 
 from pydantic import BaseModel, Field, field_validator
 from pydantic_core import PydanticCustomError
+from v2x.vehicle.v1 import vehicle_pb2
 
 from gateway.adapters.base import MessageContext
+from gateway.adapters.canonical import fill_provenance
 from gateway.adapters.json_payload import PAYLOAD_MODEL_CONFIG, parse_json_payload
-from roadlink.codec.j2735_mapping import (
-    SEC_MARK_UNAVAILABLE,
-    STANDARD_GRAVITY_MPS2,
-    bsm_to_vehicle_state,
-    resolve_sec_mark,
-)
-from roadlink.domain.perception import Provenance
-from roadlink.domain.vehicle import VehicleState
+from roadlink.codec.j2735_mapping import SEC_MARK_UNAVAILABLE, STANDARD_GRAVITY_MPS2, resolve_sec_mark
+from roadlink.domain.errors import ValidationError
 
 __all__ = [
     "ELEVATION_UNAVAILABLE",
@@ -216,29 +212,69 @@ class BsmRelay(BaseModel):
     core_data: BsmCoreData = Field(alias="coreData", description="J2735 BSMcoreData (Part I).")
 
 
-_TRANSMISSION_NAMES: Final = ("neutral", "park", "forwardGears", "reverseGears")
+_ACCELERATION_UNAVAILABLE: Final = 2001
+_VERTICAL_UNAVAILABLE: Final = -127
+_ACCURACY_UNAVAILABLE: Final = 255
+_ORIENTATION_UNAVAILABLE: Final = 65535
+_VERTICAL_LSB_PER_MPS2: Final = 50 / STANDARD_GRAVITY_MPS2
+_POSITION_FIELDS: Final = (("lat", LATITUDE_UNAVAILABLE), ("long", LONGITUDE_UNAVAILABLE))
 
 
-def normalize_bsm_json(payload: bytes, context: MessageContext) -> list[VehicleState]:
-    """The Adapter for this format: one message -> one VehicleState (see the module docstring).
+def normalize_bsm_json(payload: bytes, context: MessageContext) -> list[vehicle_pb2.VehicleState]:
+    """The Adapter for this format: one message -> one v1 VehicleState (see the module docstring).
 
-    The scaling is `roadlink.codec.j2735_mapping`'s, the same as for a BSM decoded from UPER, so a BSM maps
-    identically whichever way it arrives: this adapter only reshapes the relay JSON into the decoder's form.
+    The scaling is `roadlink.codec.j2735_mapping.bsm_to_vehicle_state`'s, the same as for a BSM decoded from
+    UPER, so a BSM maps identically whichever way it arrives (tests compare the two over the real log); the
+    message is built here directly from the validated model, without the domain round trip.
 
     Raises:
         ValidationError: reason "too_large", "not_json", "wrong_shape", "out_of_range" or
             "position_unavailable"; never anything else.
     """
     core = parse_json_payload(BsmRelay, payload, max_bytes=MAX_PAYLOAD_BYTES).core_data
-    decoded = core.model_dump(by_alias=True)
-    decoded["id"] = bytes.fromhex(core.id)
-    decoded["transmission"] = _TRANSMISSION_NAMES[core.transmission] if core.transmission <= 3 else "unavailable"
-    state = bsm_to_vehicle_state({"coreData": decoded}, context.receive_time_unix_ms)
-    provenance = Provenance(
-        source_id=context.source_id,
-        source_time_unix_ms=state.time_unix_ms,
-        gateway_receive_time_unix_ms=context.receive_time_unix_ms,
-        sensor_ids=(context.sensor_id,),
-        topic=context.topic,
+    _check_position(core)
+    time_unix_ms = resolve_sec_mark(core.sec_mark, context.receive_time_unix_ms)
+    accel, size = core.accel_set, core.size
+    state = vehicle_pb2.VehicleState(
+        temporary_id=bytes.fromhex(core.id),
+        message_count=core.msg_cnt,
+        time_unix_ms=time_unix_ms,
+        speed_mps=None if core.speed == _SPEED_UNAVAILABLE else core.speed / 50,
+        heading_deg=None if core.heading == _HEADING_UNAVAILABLE else core.heading / 80,
+        steering_wheel_angle_deg=None if core.angle == _ANGLE_UNAVAILABLE else core.angle * 1.5,
+        longitudinal_acceleration_mps2=None if accel.long == _ACCELERATION_UNAVAILABLE else accel.long / 100,
+        lateral_acceleration_mps2=None if accel.lat == _ACCELERATION_UNAVAILABLE else accel.lat / 100,
+        vertical_acceleration_mps2=None if accel.vert == _VERTICAL_UNAVAILABLE else accel.vert / _VERTICAL_LSB_PER_MPS2,
+        yaw_rate_deg_per_s=accel.yaw / 100,
+        transmission=core.transmission + 1 if core.transmission <= 3 else 0,  # type: ignore[arg-type]
     )
-    return [dataclasses.replace(state, provenance=provenance)]
+    position = state.position
+    position.latitude_deg = core.lat / 10_000_000
+    position.longitude_deg = core.long / 10_000_000
+    if core.elev != ELEVATION_UNAVAILABLE:
+        position.elevation_m = core.elev / 10
+    _fill_accuracy(state, core.accuracy)
+    if size.width != 0 and size.length != 0:
+        state.size.length_m = size.length / 100
+        state.size.width_m = size.width / 100
+    fill_provenance(state.provenance, context, time_unix_ms)
+    return [state]
+
+
+def _check_position(core: BsmCoreData) -> None:
+    """A BSM without latitude or longitude cannot make a VehicleState: reason "position_unavailable"."""
+    for name, unavailable in _POSITION_FIELDS:
+        if getattr(core, name) == unavailable:
+            field = f"coreData.{name}"
+            raise ValidationError("position_unavailable", f"{field}: {unavailable} = unavailable", field=field)
+
+
+def _fill_accuracy(state: vehicle_pb2.VehicleState, accuracy: PositionalAccuracy) -> None:
+    """One-sigma ellipse in metres (LSB 0.05 m), orientation in degrees; absent when an axis is unavailable."""
+    if _ACCURACY_UNAVAILABLE in (accuracy.semi_major, accuracy.semi_minor):
+        return
+    target = state.accuracy
+    target.semi_major_m = accuracy.semi_major / 20
+    target.semi_minor_m = accuracy.semi_minor / 20
+    if accuracy.orientation != _ORIENTATION_UNAVAILABLE:
+        target.semi_major_orientation_deg = accuracy.orientation * 360 / 65535

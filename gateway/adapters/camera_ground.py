@@ -13,7 +13,7 @@ unknown). Each MQTT message is one JSON object (UTF-8, optional BOM):
 `CameraFrame` and `CameraDetection` describe it field by field (units in each Field description). Numbers are
 strict; unknown fields are ignored. No route options (the positions are absolute).
 
-Mapping decisions (one PerceptionFrame per message):
+Mapping decisions (one v1 PerceptionFrame per message, built directly from the validated model):
 - source_id is `context.source_id`; frame_sequence and provenance.source_sequence are `frame_counter`.
 - object_class is the argmax of class_scores (the first listed wins a tie), named per json_payload.CLASS_NAMES
   (unknown names -> ObjectClass.UNKNOWN); class_confidence is that maximum score. No scores: UNKNOWN, None.
@@ -27,21 +27,17 @@ Mapping decisions (one PerceptionFrame per message):
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Annotated, Final
 
 from pydantic import BaseModel, Field
+from v2x.roadside.v1 import perception_pb2
 
 from gateway.adapters.base import MessageContext
-from gateway.adapters.json_payload import (
-    MAX_UINT32,
-    MAX_UNIX_MS,
-    PAYLOAD_MODEL_CONFIG,
-    object_class_from_name,
-    parse_json_payload,
-)
+from gateway.adapters.canonical import ProtoClass, new_perception_frame, proto_class
+from gateway.adapters.json_payload import CLASS_NAMES, MAX_UINT32, MAX_UNIX_MS, PAYLOAD_MODEL_CONFIG, parse_json_payload
 from roadlink.domain.classes import ObjectClass
-from roadlink.domain.perception import DetectedObject, PerceptionFrame, Provenance
-from roadlink.domain.spatial import Covariance2D, Dimensions, Position
+from roadlink.domain.spatial import Covariance2D
 
 __all__ = [
     "MAX_CLASS_SCORES",
@@ -65,6 +61,8 @@ MAX_CLASS_SCORES: Final = 32
 _MAX_SPEED_MPS: Final = 150.0
 _MAX_SIZE_M: Final = 50.0
 _MAX_SIGMA_M: Final = 1000.0
+_CLASS_CODES: Final[Mapping[str, ProtoClass]] = {name: proto_class(c) for name, c in CLASS_NAMES.items()}
+_UNKNOWN: Final = proto_class(ObjectClass.UNKNOWN)
 
 _Score = Annotated[float, Field(strict=True, ge=0.0, le=1.0)]
 _ClassName = Annotated[str, Field(max_length=64)]
@@ -153,60 +151,53 @@ class CameraFrame(BaseModel):
 
 def line_of_sight_covariance(sigma_along_m: float, sigma_across_m: float, bearing_deg: float) -> Covariance2D:
     """Covariance (east/north, m^2) of an error ellipse with the given axes along and across a bearing."""
+    return Covariance2D(*_line_of_sight_terms(sigma_along_m, sigma_across_m, bearing_deg))
+
+
+def _line_of_sight_terms(sigma_along_m: float, sigma_across_m: float, bearing_deg: float) -> tuple[float, float, float]:
+    """(east_east, east_north, north_north) of `line_of_sight_covariance`, m^2."""
     bearing = math.radians(bearing_deg)
     s, c = math.sin(bearing), math.cos(bearing)
     along, across = sigma_along_m * sigma_along_m, sigma_across_m * sigma_across_m
-    return Covariance2D(
-        east_east=along * s * s + across * c * c,
-        east_north=(along - across) * s * c,
-        north_north=along * c * c + across * s * s,
-    )
+    return along * s * s + across * c * c, (along - across) * s * c, along * c * c + across * s * s
 
 
-def normalize_camera_ground(payload: bytes, context: MessageContext) -> list[PerceptionFrame]:
-    """The Adapter for this format: one message -> one PerceptionFrame (see the module docstring).
+def normalize_camera_ground(payload: bytes, context: MessageContext) -> list[perception_pb2.PerceptionFrame]:
+    """The Adapter for this format: one message -> one v1 PerceptionFrame (see the module docstring).
 
     Raises:
         ValidationError: reason "too_large", "not_json", "wrong_shape" or "out_of_range"; never anything else.
     """
     frame = parse_json_payload(CameraFrame, payload, max_bytes=MAX_PAYLOAD_BYTES)
-    sensor_ids = (context.sensor_id,)
-    provenance = Provenance(
-        source_id=context.source_id,
-        source_time_unix_ms=frame.timestamp_ms,
-        gateway_receive_time_unix_ms=context.receive_time_unix_ms,
-        sensor_ids=sensor_ids,
-        topic=context.topic,
-        source_sequence=frame.frame_counter,
-    )
-    objects = tuple([_to_object(detection, sensor_ids) for detection in frame.detections])
-    return [PerceptionFrame(context.source_id, frame.frame_counter, frame.timestamp_ms, objects, provenance)]
+    message = new_perception_frame(context, frame.timestamp_ms, frame.frame_counter)
+    add, sensor_ids = message.objects.add, (context.sensor_id,)
+    for detection in frame.detections:
+        _fill_object(add(sensor_ids=sensor_ids), detection)
+    return [message]
 
 
-def _to_object(detection: CameraDetection, sensor_ids: tuple[str, ...]) -> DetectedObject:
-    """Map one detection: class by argmax, covariance from the line-of-sight ellipse."""
-    object_class, confidence = _classify(detection.class_scores)
-    size = None
+def _fill_object(obj: perception_pb2.DetectedObject, detection: CameraDetection) -> None:
+    """Map one detection in place: class by argmax, covariance from the line-of-sight ellipse."""
+    obj.object_id = detection.track_id
+    scores = detection.class_scores
+    if scores:
+        name = max(scores, key=scores.__getitem__)
+        obj.object_class = _CLASS_CODES.get(name.lower(), _UNKNOWN)
+        obj.class_confidence = scores[name]
+    else:
+        obj.object_class = _UNKNOWN
+    position = obj.position
+    position.latitude_deg, position.longitude_deg = detection.latitude_deg, detection.longitude_deg
+    if detection.speed_mps is not None:
+        obj.speed_mps = detection.speed_mps
+    if detection.heading_deg is not None:
+        obj.heading_deg = detection.heading_deg % 360.0
     if detection.length_m is not None and detection.width_m is not None:
-        size = Dimensions(detection.length_m, detection.width_m, detection.height_m)
-    return DetectedObject(
-        object_id=detection.track_id,
-        object_class=object_class,
-        position=Position(detection.latitude_deg, detection.longitude_deg),
-        class_confidence=confidence,
-        speed_mps=detection.speed_mps,
-        heading_deg=None if detection.heading_deg is None else detection.heading_deg % 360.0,
-        size=size,
-        position_covariance=line_of_sight_covariance(
-            detection.sigma_along_m, detection.sigma_across_m, detection.line_of_sight_bearing_deg
-        ),
-        sensor_ids=sensor_ids,
+        size = obj.size
+        size.length_m, size.width_m = detection.length_m, detection.width_m
+        if detection.height_m is not None:
+            size.height_m = detection.height_m
+    cov = obj.position_covariance
+    cov.east_east, cov.east_north, cov.north_north = _line_of_sight_terms(
+        detection.sigma_along_m, detection.sigma_across_m, detection.line_of_sight_bearing_deg
     )
-
-
-def _classify(scores: dict[str, float]) -> tuple[ObjectClass, float | None]:
-    """Argmax class (first listed wins a tie) and its score; (UNKNOWN, None) without scores."""
-    if not scores:
-        return ObjectClass.UNKNOWN, None
-    name = max(scores, key=scores.__getitem__)
-    return object_class_from_name(name), scores[name]

@@ -22,7 +22,8 @@ up, roll_deg > 0 lowers the right side (raises +y). ENU is then converted to WGS
 `roadlink.domain.geodesy.LocalOrigin` at the sensor (latitude_deg, longitude_deg, height_m). All of it is
 vectorized with numpy over the objects of a frame.
 
-Mapping decisions (one PerceptionFrame per message):
+Mapping decisions (one v1 PerceptionFrame per message, built directly: numpy computes the columns, and the
+only per-object Python left is copying them into the message):
 - source_id is `context.source_id`; frame_sequence and provenance.source_sequence are `frame_counter`.
 - position: WGS84 latitude/longitude and ellipsoidal height (elevation_m) of the box centre.
 - speed_mps / heading_deg: the horizontal (east, north) part of the rotated velocity. Below
@@ -45,19 +46,14 @@ from typing import Final
 import numpy as np
 import pydantic
 from pydantic import BaseModel, ConfigDict, Field
+from v2x.roadside.v1 import perception_pb2
 
 from gateway.adapters.base import Adapter, MessageContext
-from gateway.adapters.json_payload import (
-    MAX_UINT32,
-    MAX_UNIX_MS,
-    PAYLOAD_MODEL_CONFIG,
-    object_class_from_name,
-    parse_json_payload,
-)
+from gateway.adapters.canonical import ProtoClass, new_perception_frame, proto_class
+from gateway.adapters.json_payload import CLASS_NAMES, MAX_UINT32, MAX_UNIX_MS, PAYLOAD_MODEL_CONFIG, parse_json_payload
+from roadlink.domain.classes import ObjectClass
 from roadlink.domain.errors import ConfigurationError
 from roadlink.domain.geodesy import FloatArray, LocalOrigin
-from roadlink.domain.perception import DetectedObject, PerceptionFrame, Provenance
-from roadlink.domain.spatial import Covariance2D, Dimensions, Position
 
 __all__ = [
     "DEFAULT_SIGMA_X_M",
@@ -93,6 +89,8 @@ _MAX_RANGE_M: Final = 1000.0
 _MAX_SPEED_MPS: Final = 150.0
 _MAX_SIZE_M: Final = 50.0
 _MAX_SIGMA_M: Final = 100.0
+_CLASS_CODES: Final[Mapping[str, ProtoClass]] = {name: proto_class(c) for name, c in CLASS_NAMES.items()}
+_UNKNOWN: Final = proto_class(ObjectClass.UNKNOWN)
 
 
 class LidarObject(BaseModel):
@@ -275,7 +273,7 @@ def build(options: Mapping[str, object]) -> Adapter:
         raise ConfigurationError(f"lidar_sensor_frame options: {problems}") from exc
     mounting = LidarMounting.from_pose(pose)
 
-    def adapter(payload: bytes, context: MessageContext) -> list[PerceptionFrame]:
+    def adapter(payload: bytes, context: MessageContext) -> list[perception_pb2.PerceptionFrame]:
         return normalize_lidar_sensor_frame(payload, context, mounting)
 
     return adapter
@@ -283,32 +281,26 @@ def build(options: Mapping[str, object]) -> Adapter:
 
 def normalize_lidar_sensor_frame(
     payload: bytes, context: MessageContext, mounting: LidarMounting
-) -> list[PerceptionFrame]:
-    """One message -> one PerceptionFrame (see the module docstring).
+) -> list[perception_pb2.PerceptionFrame]:
+    """One message -> one v1 PerceptionFrame (see the module docstring).
 
     Raises:
         ValidationError: reason "too_large", "not_json", "wrong_shape" or "out_of_range"; never anything else.
     """
     frame = parse_json_payload(LidarFrame, payload, max_bytes=MAX_PAYLOAD_BYTES)
-    sensor_ids = (context.sensor_id,)
-    provenance = Provenance(
-        source_id=context.source_id,
-        source_time_unix_ms=frame.timestamp_ms,
-        gateway_receive_time_unix_ms=context.receive_time_unix_ms,
-        sensor_ids=sensor_ids,
-        topic=context.topic,
-        source_sequence=frame.frame_counter,
-    )
-    objects = _to_objects(frame.objects, mounting, sensor_ids)
-    return [PerceptionFrame(context.source_id, frame.frame_counter, frame.timestamp_ms, objects, provenance)]
+    message = new_perception_frame(context, frame.timestamp_ms, frame.frame_counter)
+    if frame.objects:
+        _add_objects(message, frame.objects, mounting, context.sensor_id)
+    return [message]
 
 
-def _to_objects(
-    objects: tuple[LidarObject, ...], mounting: LidarMounting, sensor_ids: tuple[str, ...]
-) -> tuple[DetectedObject, ...]:
-    """Rotate and convert all objects at once, then build the domain objects."""
-    if not objects:
-        return ()
+def _add_objects(
+    message: perception_pb2.PerceptionFrame, objects: tuple[LidarObject, ...], mounting: LidarMounting, sensor_id: str
+) -> None:
+    """Rotate and convert all objects at once (numpy over shape (N, ...)), then append them to `message`.
+
+    The per-object Python is only the copy of the computed columns into the message, built in place.
+    """
     rows = _sensor_rows(objects, mounting)
     rotation = mounting.rotation
     enu = rows[:, :9].reshape(-1, 3, 3) @ rotation.T  # (N, [position, velocity, forward], ENU)
@@ -325,22 +317,24 @@ def _to_objects(
         covariance.tolist(),
         strict=True,
     )
-    return tuple(
-        [
-            DetectedObject(
-                object_id=o.id,
-                object_class=object_class_from_name(o.class_name),
-                position=Position(lat, lon, h),
-                class_confidence=o.confidence,
-                speed_mps=v,
-                heading_deg=hdg,
-                size=Dimensions(o.length_m, o.width_m, o.height_m),
-                position_covariance=Covariance2D(*cov),
-                sensor_ids=sensor_ids,
-            )
-            for o, lat, lon, h, v, hdg, cov in columns
-        ]
-    )
+    add, sensor_ids, classes = message.objects.add, (sensor_id,), _CLASS_CODES
+    for o, lat, lon, h, v, hdg, (east_east, east_north, north_north) in columns:
+        obj = add(
+            object_id=o.id,
+            object_class=classes.get(o.class_name.lower(), _UNKNOWN),
+            class_confidence=o.confidence,
+            speed_mps=v,
+            heading_deg=hdg,
+            sensor_ids=sensor_ids,
+        )
+        position = obj.position
+        position.latitude_deg, position.longitude_deg, position.elevation_m = lat, lon, h
+        size = obj.size
+        size.length_m, size.width_m = o.length_m, o.width_m
+        if o.height_m is not None:
+            size.height_m = o.height_m
+        cov = obj.position_covariance
+        cov.east_east, cov.east_north, cov.north_north = east_east, east_north, north_north
 
 
 def _sensor_rows(objects: tuple[LidarObject, ...], mounting: LidarMounting) -> FloatArray:

@@ -18,6 +18,8 @@ unknown fields are ignored.
 | "csae"     | CSAE 53 LightState 0..8 (CSAE_LIGHT_NAMES)               | "countdown" (CSAE TimeCountingDown)   |
 | "j2735"    | J2735 MovementPhaseState 0..9 (J2735_PHASE_NAMES)        | "time_mark" (J2735 TimeMark)          |
 
+The adapter returns the v1 `SignalPhaseAndTiming` message, built directly from the validated model.
+
 `timing` may be given explicitly to override the default (a CSAE controller sending UTCTiming says
 "time_mark"). Every time is resolved to absolute unix milliseconds:
 - "countdown": tenths of a second relative to the message time `timestamp_ms` (0 = now), so absolute =
@@ -53,12 +55,13 @@ from typing import Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, Field, PlainValidator, WithJsonSchema
 from pydantic_core import PydanticCustomError
+from v2x.roadside.v1 import signal_pb2
 
 from gateway.adapters.base import MessageContext
+from gateway.adapters.canonical import fill_provenance
 from gateway.adapters.json_payload import MAX_UNIX_MS, PAYLOAD_MODEL_CONFIG, parse_json_payload
 from roadlink.domain.errors import ValidationError
-from roadlink.domain.perception import Provenance
-from roadlink.domain.signal import MovementEvent, MovementPhase, MovementState, SignalPhaseAndTiming
+from roadlink.domain.signal import MovementPhase
 
 __all__ = [
     "COUNTDOWN_UNAVAILABLE",
@@ -142,6 +145,17 @@ _PHASES: Final[Mapping[str, tuple[Mapping[str, int], Mapping[int, MovementPhase]
 )
 _DEFAULT_TIMING: Final[Mapping[str, str]] = types.MappingProxyType({"csae": "countdown", "j2735": "time_mark"})
 
+_PROTO_PHASES: Final[Mapping[str, tuple[Mapping[str, int], Mapping[int, signal_pb2.MovementPhase.ValueType]]]] = (
+    types.MappingProxyType(
+        {
+            convention: (names, {code: signal_pb2.MovementPhase.ValueType(int(p)) for code, p in phases.items()})
+            for convention, (names, phases) in _PHASES.items()
+        }
+    )
+)
+"""_PHASES with the v1 enum values: convention -> (name -> code, code -> v1 MovementPhase)."""
+
+_TIME_FIELDS: Final = ("start", "min_end", "max_end", "likely_end", "next_start")
 _MAX_LIGHT_NAME: Final = 64
 
 
@@ -265,66 +279,73 @@ def resolve_time_mark(value: int | None, message_time_unix_ms: int) -> int | Non
     return message_time_unix_ms + delta
 
 
-def normalize_signal_controller(payload: bytes, context: MessageContext) -> list[SignalPhaseAndTiming]:
-    """The Adapter for this format: one message -> one SignalPhaseAndTiming (see the module docstring).
+def normalize_signal_controller(payload: bytes, context: MessageContext) -> list[signal_pb2.SignalPhaseAndTiming]:
+    """The Adapter for this format: one message -> one v1 SignalPhaseAndTiming (see the module docstring).
+
+    The message is built in place from the validated model (no domain objects on the hot path); a time or a
+    light out of range is found by the fast path and then located by `_locate_error` for a precise field.
 
     Raises:
         ValidationError: reason "too_large", "not_json", "wrong_shape" or "out_of_range"; never anything else.
     """
     message = parse_json_payload(SignalControllerMessage, payload, max_bytes=MAX_PAYLOAD_BYTES)
-    movements = tuple([_to_movement(message, index, phase) for index, phase in enumerate(message.phases)])
-    provenance = Provenance(
-        source_id=context.source_id,
-        source_time_unix_ms=message.timestamp_ms,
-        gateway_receive_time_unix_ms=context.receive_time_unix_ms,
-        sensor_ids=(context.sensor_id,),
-        topic=context.topic,
-    )
-    spat = SignalPhaseAndTiming(
+    now = message.timestamp_ms
+    spat = signal_pb2.SignalPhaseAndTiming(
         intersection_id=message.intersection_id,
-        time_unix_ms=message.timestamp_ms,
-        movements=movements,
         region=message.region,
         revision=message.revision,
         status_flags=message.status_flags,
+        time_unix_ms=now,
         name=message.name,
-        provenance=provenance,
     )
+    fill_provenance(spat.provenance, context, now)
+    try:
+        _add_movements(spat, message)
+    except (ValueError, KeyError) as exc:
+        raise _locate_error(message) from exc
     return [spat]
 
 
-def _to_movement(message: SignalControllerMessage, index: int, phase: SignalPhase) -> MovementState:
-    """Map phases[index]; errors name the field (phases.<i>.states.<j>.<field>)."""
-    events = tuple(
-        [_to_event(message, state, f"phases.{index}.states.{number}") for number, state in enumerate(phase.states)]
-    )
-    return MovementState(phase.signal_group, events)
-
-
-def _to_event(message: SignalControllerMessage, state: PhaseState, where: str) -> MovementEvent:
-    """Map one state: its light through the convention's table, its times to absolute unix ms."""
+def _add_movements(spat: signal_pb2.SignalPhaseAndTiming, message: SignalControllerMessage) -> None:
+    """Append one MovementState per phase; ValueError/KeyError on a time or light outside its range."""
+    now = message.timestamp_ms
     timing = message.timing or _DEFAULT_TIMING[message.convention]
     resolve = resolve_countdown if timing == "countdown" else resolve_time_mark
-    now = message.timestamp_ms
-    times: dict[str, int | None] = {}
-    for name in ("start", "min_end", "max_end", "likely_end", "next_start"):
-        try:
-            times[name] = resolve(getattr(state, name), now)
-        except ValueError as exc:
-            raise ValidationError("out_of_range", f"{where}.{name}: {exc}", field=f"{where}.{name}") from exc
-    return MovementEvent(
-        phase=_phase(message.convention, state.light, f"{where}.light"),
-        start_time_unix_ms=times["start"],
-        min_end_time_unix_ms=times["min_end"],
-        max_end_time_unix_ms=times["max_end"],
-        likely_end_time_unix_ms=times["likely_end"],
-        confidence=state.confidence,
-        next_time_unix_ms=times["next_start"],
-    )
+    names, codes = _PROTO_PHASES[message.convention]
+    add_movement = spat.movements.add
+    for phase in message.phases:
+        add_event = add_movement(signal_group=phase.signal_group).events.add
+        for state in phase.states:
+            light = state.light
+            add_event(
+                phase=codes[names[light.lower()] if isinstance(light, str) else light],
+                start_time_unix_ms=resolve(state.start, now),
+                min_end_time_unix_ms=resolve(state.min_end, now),
+                max_end_time_unix_ms=resolve(state.max_end, now),
+                likely_end_time_unix_ms=resolve(state.likely_end, now),
+                confidence=state.confidence,
+                next_time_unix_ms=resolve(state.next_start, now),
+            )
+
+
+def _locate_error(message: SignalControllerMessage) -> ValidationError:
+    """The ValidationError for the first bad light or time, naming it (phases.<i>.states.<j>.<field>)."""
+    timing = message.timing or _DEFAULT_TIMING[message.convention]
+    resolve = resolve_countdown if timing == "countdown" else resolve_time_mark
+    for index, phase in enumerate(message.phases):
+        for number, state in enumerate(phase.states):
+            where = f"phases.{index}.states.{number}"
+            _phase(message.convention, state.light, f"{where}.light")
+            for name in _TIME_FIELDS:
+                try:
+                    resolve(getattr(state, name), message.timestamp_ms)
+                except ValueError as exc:
+                    return ValidationError("out_of_range", f"{where}.{name}: {exc}", field=f"{where}.{name}")
+    return ValidationError("out_of_range", "phases: a light or time is out of range", field="phases")
 
 
 def _phase(convention: str, light: int | str, field: str) -> MovementPhase:
-    """The MovementPhase of a light code or name in the given convention."""
+    """The MovementPhase of a light code or name in the given convention (ValidationError if unknown)."""
     names, phases = _PHASES[convention]
     code = names.get(light.lower(), -1) if isinstance(light, str) else light
     phase = phases.get(code)

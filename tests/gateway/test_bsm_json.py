@@ -8,6 +8,7 @@ path needs no decoder: it turns the ODE's SI values back into integers (round(va
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import datetime
 from pathlib import Path
@@ -24,11 +25,15 @@ from gateway.adapters.bsm_json import (
     normalize_bsm_json,
     resolve_sec_mark,
 )
+from gateway.adapters.canonical import as_domain
 from gateway.adapters.registry import ADAPTERS
 from roadlink.codec.j2735 import MessageFrame
+from roadlink.codec.j2735_mapping import bsm_to_vehicle_state
 from roadlink.domain.errors import ValidationError
+from roadlink.domain.perception import Provenance
 from roadlink.domain.spatial import Dimensions, Position, PositionAccuracy
 from roadlink.domain.vehicle import TransmissionState, VehicleState
+from roadlink.wire.convert import vehicle_state_to_proto
 
 DATA = Path(__file__).parent.parent / "data" / "gateway"
 SAMPLE = (DATA / "bsm_json.json").read_bytes()
@@ -62,7 +67,9 @@ def _payload(core: dict[str, Any]) -> bytes:
 def _state(payload: bytes, receive_time_unix_ms: int = RECEIVED) -> VehicleState:
     states = normalize_bsm_json(payload, _context(receive_time_unix_ms))
     assert len(states) == 1
-    return states[0]
+    state = as_domain(states[0])
+    assert isinstance(state, VehicleState)
+    return state
 
 
 def _error(payload: bytes) -> ValidationError:
@@ -162,6 +169,17 @@ def test_decoded_log_relayed_as_json_matches_the_ode_si_values() -> None:
         assert state.transmission is TransmissionState.UNSPECIFIED
         matched += 1
     assert matched == LOG_MESSAGES
+
+
+def test_relay_maps_exactly_as_the_uper_decoder_path() -> None:
+    """The adapter builds the v1 message itself; it must equal the codec's domain mapping converted by wire."""
+    for core in _decoded_cores():
+        received = _received_ms(ODE_BY_KEY[_ode_key({**core, "id": core["id"].hex()})])
+        context = _context(received)
+        expected = bsm_to_vehicle_state({"coreData": core}, received)
+        provenance = Provenance("rsu-3", expected.time_unix_ms, received, sensor_ids=("v2x0",), topic=context.topic)
+        [state] = normalize_bsm_json(_relay_json(core), context)
+        assert state == vehicle_state_to_proto(dataclasses.replace(expected, provenance=provenance))
 
 
 def _inverted_core(ode_core: dict[str, Any]) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from gateway.adapters.camera_ground import (
     line_of_sight_covariance,
     normalize_camera_ground,
 )
+from gateway.adapters.canonical import as_domain
 from gateway.adapters.json_payload import CLASS_NAMES
 from gateway.adapters.registry import ADAPTERS
 from roadlink.domain.classes import ObjectClass
@@ -51,7 +52,9 @@ def _payload(detections: list[dict[str, Any]], **changes: Any) -> bytes:
 def _frame(payload: bytes) -> PerceptionFrame:
     frames = normalize_camera_ground(payload, CONTEXT)
     assert len(frames) == 1
-    return frames[0]
+    frame = as_domain(frames[0])
+    assert isinstance(frame, PerceptionFrame)
+    return frame
 
 
 def _one(**changes: Any) -> DetectedObject:

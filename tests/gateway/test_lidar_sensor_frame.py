@@ -12,6 +12,7 @@ import pytest
 from scipy.spatial.transform import Rotation
 
 from gateway.adapters.base import Adapter, MessageContext
+from gateway.adapters.canonical import as_domain
 from gateway.adapters.lidar_sensor_frame import (
     DEFAULT_SIGMA_X_M,
     DEFAULT_SIGMA_Y_M,
@@ -65,7 +66,7 @@ def _adapter(**pose: Any) -> Adapter:
 def _frame(payload: bytes, adapter: Adapter | None = None) -> PerceptionFrame:
     frames = (adapter or _adapter())(payload, CONTEXT)
     assert len(frames) == 1
-    frame = frames[0]
+    frame = as_domain(frames[0])
     assert isinstance(frame, PerceptionFrame)
     return frame
 

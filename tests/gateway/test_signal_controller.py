@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gateway.adapters.base import MessageContext
+from gateway.adapters.canonical import as_domain
 from gateway.adapters.registry import ADAPTERS
 from gateway.adapters.signal_controller import (
     CSAE_LIGHT_NAMES,
@@ -53,7 +54,9 @@ def _payload(states: list[dict[str, Any]], **changes: Any) -> bytes:
 def _spat(payload: bytes) -> SignalPhaseAndTiming:
     items = normalize_signal_controller(payload, CONTEXT)
     assert len(items) == 1
-    return items[0]
+    spat = as_domain(items[0])
+    assert isinstance(spat, SignalPhaseAndTiming)
+    return spat
 
 
 def _event(state: dict[str, Any], **changes: Any) -> MovementEvent:
