@@ -23,6 +23,7 @@ from roadside.durable_uplink import DurableUplink, OutboxLedger
 from roadside.forwarding import ForwardingSink
 from roadside.heartbeat import SensorActivity, build_status
 from roadside.local_fusion import LocalFusion, LocalFusionSink
+from roadside.map_store import MapStore, SignalMapSink
 from roadside.settings import RoadsideSettings
 
 __all__ = ["RoadsideNode"]
@@ -53,6 +54,9 @@ class RoadsideNode:
             else None
         )
         intake: BatchSink = self.sink if self.fusion is None else LocalFusionSink(self.sink, self.fusion, self.activity)
+        self.maps = MapStore(self.hub.set_map)
+        self._loaded_maps = self.maps.load_files(settings.map_files)
+        intake = SignalMapSink(intake, self.maps, self.hub.publish_signal)
         self._started_s = time.monotonic()
         self._heartbeat_task: asyncio.Task[None] | None = None
         ledger = OutboxLedger(self.uplink.outbox) if isinstance(self.uplink, DurableUplink) else None
@@ -80,6 +84,8 @@ class RoadsideNode:
     async def __aenter__(self) -> Self:
         self._uplink_task = asyncio.create_task(self.uplink.run(), name="roadside-cloud-uplink")
         self._heartbeat_task = asyncio.create_task(self._send_heartbeats(), name="roadside-heartbeat")
+        if self._loaded_maps:
+            await self.uplink.send_many("maps", self._loaded_maps, timeout_s=self.settings.heartbeat_s)
         if self.fusion is not None:
             await self.fusion.__aenter__()
         bindings = [

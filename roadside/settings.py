@@ -57,3 +57,8 @@ class RoadsideSettings(TierSettings):
     vehicle_queue_items: int = Field(
         256, gt=0, description="Responses queued per watching vehicle; the oldest is dropped when full."
     )
+    map_files: list[Path] = Field(
+        default_factory=list,
+        description="MapData files (protobuf JSON of v2x.roadside.v1.MapData) served to vehicles and sent to the "
+        "cloud; a file that fails validation stops the node with the reason.",
+    )

@@ -6,13 +6,14 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
 from grpc import aio
 from v2x.cloud.v1 import downlink_service_pb2 as dl_pb2
 from v2x.cloud.v1 import downlink_service_pb2_grpc as dl_grpc
-from v2x.roadside.v1 import perception_pb2
+from v2x.roadside.v1 import perception_pb2, signal_pb2
 from v2x.roadside.v1 import roadside_service_pb2 as rs_pb2
 from v2x.roadside.v1 import roadside_service_pb2_grpc as rs_grpc
 
@@ -22,11 +23,14 @@ from roadlink.wire.convert import frame_to_proto, position_to_proto
 from roadlink.wire.publish_server import PublishServicer
 from roadlink.wire.server import ROADSIDE_SERVICE, RunningServer, ServiceBinding, start_server
 from roadlink.wire.uplink import BatchUplink
+from roadside.map_store import load_map_file
 from roadside.node import RoadsideNode
 from roadside.settings import RoadsideSettings
 from tests.roadside.test_local_fusion import ORIGIN, SENSORS, sensor_frame
 
 pytestmark = pytest.mark.integration
+
+MAPS = Path(__file__).resolve().parents[1] / "data" / "maps"
 
 Response = dl_pb2.WatchRoadsideResponse
 
@@ -43,6 +47,9 @@ class CloudRecorder:
 
     def frames(self) -> list[perception_pb2.PerceptionFrame]:
         return [frame for batch in self.batches for frame in batch.frames]
+
+    def items(self, name: str) -> list[Any]:
+        return [item for batch in self.batches for item in getattr(batch, name)]
 
 
 @contextlib.asynccontextmanager
@@ -150,3 +157,48 @@ async def test_local_fusion_publishes_one_object_per_car_to_cloud_and_vehicles()
     # The raw sensor frames never reach the cloud: only the node's fused frames do.
     assert all(obj.sensor_ids for frame in cloud.frames() for obj in frame.objects)
     assert node.counters()["fused_frames"] >= 10
+
+
+def _kinds(responses: list[Response]) -> list[str]:
+    return [str(r.WhichOneof("content")) for r in responses]
+
+
+async def _wait_for(condition: Callable[[], bool], timeout_s: float = 20.0) -> None:
+    async with asyncio.timeout(timeout_s):
+        while not condition():
+            await asyncio.sleep(0.02)
+
+
+async def test_spat_and_map_are_served_in_range_and_forwarded_and_broken_maps_rejected() -> None:
+    far = Position(ORIGIN.latitude_deg + 0.01, ORIGIN.longitude_deg)  # about 1.1 km north: out of range
+    settings = roadside_settings(0, map_files=[MAPS / "intersection_1201.json"], service_range_m=300.0)
+    async with recording_cloud() as (cloud, server):
+        settings.cloud_target = f"127.0.0.1:{server.port}"
+        async with RoadsideNode(settings) as node, gateway(node.port) as uplink:
+            near, outside = Vehicle(node.port, ORIGIN), Vehicle(node.port, far)
+            try:
+                await near.until(lambda got: _kinds(got) == ["map"])
+                await _wait_for(lambda: node.hub.watchers == 2)
+                for revision in (1, 2):
+                    await uplink.send(
+                        "signal_timings", signal_pb2.SignalPhaseAndTiming(intersection_id=1201, revision=revision)
+                    )
+                await uplink.send("maps", load_map_file(MAPS / "broken_connection.json"))
+                got = await near.until(lambda got: len(got) >= 3)
+                outside.move(ORIGIN)
+                joined = await outside.until(lambda got: len(got) >= 2)
+                await _wait_for(lambda: node.publish.stats.items_rejected == 1)
+                await _wait_for(lambda: len(cloud.items("maps")) >= 1 and len(cloud.items("signal_timings")) >= 2)
+            finally:
+                await near.close()
+                await outside.close()
+    assert _kinds(got) == ["map", "signal_timing", "signal_timing"]
+    assert [r.signal_timing.revision for r in got[1:]] == [1, 2]
+    assert got[0].map.intersections[0].intersection_id == 1201
+    assert _kinds(joined) == ["map", "signal_timing"]  # on entering range: the map and only the latest timing
+    assert joined[1].signal_timing.revision == 2
+    maps = cloud.items("maps")
+    assert len(maps) == 1  # the file's map; the broken one from the gateway is rejected, not forwarded
+    assert maps[0].intersections[0].lanes[0].connections[1].connecting_lane_id == 4
+    assert [s.revision for s in cloud.items("signal_timings")] == [1, 2]
+    assert node.maps.maps_rejected == 1
