@@ -37,7 +37,7 @@ import numpy as np
 from roadlink.fusion.association import gnn_assign
 from roadlink.fusion.deleter import MissOrCovarianceDeleter
 from roadlink.fusion.detections import Detections, SourceKind
-from roadlink.fusion.gating import Hypotheses, MahalanobisGate
+from roadlink.fusion.gating import MahalanobisGate
 from roadlink.fusion.initiator import MOfNInitiator
 from roadlink.fusion.matrices import FloatArray
 from roadlink.fusion.merger import DuplicateMerger
@@ -167,23 +167,29 @@ class Tracker:
         return snap
 
     def _process_scan(self, scan: Detections, sources: IntArray) -> None:
-        """Associate one scan with the tracks, fuse the pairs, and start tracks for the rest."""
+        """Associate one scan with the tracks, fuse the pairs, and start tracks for the rest.
+
+        Association is a cascade: vehicle ids first, then source-track links (each RSU object to the global
+        track its RSU track was fused into before, in the wide link gate), then spatial gating and GNN for
+        the detections and tracks left over. In steady traffic nearly every detection is linked, so the
+        spatial stage (the grid, the scoring of every nearby pair and the clusters of the assignment) only
+        runs for the few new or re-linked objects.
+        """
         self._scan += 1
         self.stats.scans += 1
         forced_tracks, forced_detections = self._identity_pairs(scan)
         free = _complement(len(scan), forced_detections)
         candidates = self._candidate_tracks(scan, forced_tracks)
-        free_scan = scan.take(free) if len(forced_detections) else scan
         link_keys = TrackLinks.keys(sources, scan.object_ids)
         psd = self.config.predictor.psd(self._table.states, self._table.object_class.astype(np.int64))
-        linked = self._linked_hypotheses(free_scan, link_keys[free], candidates, psd)
-        gated = self.config.gate.hypothesise(self._table, free_scan, self.config.predictor, candidates, table_psd=psd)
-        hypotheses = Hypotheses.concatenate([linked, gated]) if len(linked) else gated
-        chosen = gnn_assign(
-            hypotheses.track_rows, hypotheses.detection_rows, hypotheses.distance2, self.config.gate.threshold
-        )
-        tracks = np.concatenate([forced_tracks, hypotheses.track_rows[chosen]])
-        detections = np.concatenate([forced_detections, free[hypotheses.detection_rows[chosen]]])
+        linked_tracks, linked_detections = self._linked_pairs(scan, free, link_keys[free], candidates, psd)
+        rest = _complement(len(scan), np.concatenate([forced_detections, linked_detections]))
+        taken = np.zeros(len(self._table), dtype=bool)
+        taken[linked_tracks] = True
+        rest_candidates = candidates[~taken[candidates]]
+        gated_tracks, gated_detections = self._gated_pairs(scan, rest, rest_candidates, psd)
+        tracks = np.concatenate([forced_tracks, linked_tracks, gated_tracks])
+        detections = np.concatenate([forced_detections, linked_detections, gated_detections])
         bits = _source_bits(sources)
         self._fuse(scan, tracks, detections, bits, psd[tracks])
         unassigned = _complement(len(scan), detections)
@@ -193,19 +199,40 @@ class Tracker:
         fused = np.concatenate([detections, unassigned])
         self._links.record(link_keys[fused], self._table.ids[track_rows], scan.times_ms[fused])
 
+    def _gated_pairs(
+        self, scan: Detections, rows: IntArray, candidates: IntArray, psd: FloatArray
+    ) -> tuple[IntArray, IntArray]:
+        """GNN pairs (track rows, scan rows) of the detections ``rows`` with the tracks ``candidates``."""
+        if not len(rows) or not len(candidates):
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        part = scan.take(rows) if len(rows) < len(scan) else scan
+        gated = self.config.gate.hypothesise(self._table, part, self.config.predictor, candidates, table_psd=psd)
+        chosen = gnn_assign(gated.track_rows, gated.detection_rows, gated.distance2, self.config.gate.threshold)
+        return gated.track_rows[chosen], rows[gated.detection_rows[chosen]]
+
     def _table_rows_of_new(self, count: int) -> IntArray:
         """Rows of the ``count`` most recently appended tracks."""
         return np.arange(len(self._table) - count, len(self._table), dtype=np.int64)
 
-    def _linked_hypotheses(self, scan: Detections, keys: IntArray, candidates: IntArray, psd: FloatArray) -> Hypotheses:
-        """Pairs of detections with the global track their source track was last fused into (wider gate)."""
-        rows = self._table.row_of(self._links.lookup(keys))
+    def _linked_pairs(
+        self, scan: Detections, rows: IntArray, keys: IntArray, candidates: IntArray, psd: FloatArray
+    ) -> tuple[IntArray, IntArray]:
+        """GNN pairs (track rows, scan rows) of the detections ``rows`` (link keys ``keys``) with the global
+        track their source track was last fused into, among ``candidates``, in the wider link gate."""
+        track_rows = self._table.row_of(self._links.lookup(keys))
         allowed = np.zeros(len(self._table) + 1, dtype=bool)
         allowed[candidates] = True
-        linked = np.flatnonzero((rows >= 0) & allowed[rows])
-        return self.config.gate.gate_linked(
-            self._table, scan, self.config.predictor, rows[linked], linked, table_psd=psd
+        linked = np.flatnonzero((track_rows >= 0) & allowed[track_rows])
+        if not len(linked):
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        part = scan.take(rows[linked]) if len(linked) < len(scan) else scan
+        hypotheses = self.config.gate.gate_linked(
+            self._table, part, self.config.predictor, track_rows[linked], np.arange(len(linked)), table_psd=psd
         )
+        chosen = gnn_assign(
+            hypotheses.track_rows, hypotheses.detection_rows, hypotheses.distance2, self.config.gate.threshold
+        )
+        return hypotheses.track_rows[chosen], rows[linked[hypotheses.detection_rows[chosen]]]
 
     def _identity_pairs(self, scan: Detections) -> tuple[IntArray, IntArray]:
         """(track row, detection) pairs of self-reports whose vehicle id a track already carries."""

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
 import numpy as np
 
 from roadlink.fusion import (
@@ -10,8 +14,10 @@ from roadlink.fusion import (
     SourceKind,
     Tracker,
     TrackerConfig,
+    TrackTable,
     decode_vehicle_id,
 )
+from roadlink.fusion.gating import Hypotheses, MahalanobisGate
 
 T0 = 1_000_000
 VEHICLE = b"\x11\x22\x33\x44"
@@ -184,3 +190,35 @@ def test_biased_self_reports_do_not_split_the_car_from_its_rsu_track() -> None:
     assert decode_vehicle_id(bytes(snapshot.vehicle_ids[0])) == VEHICLE
     assert int(snapshot.source_mask[0]) == 1
     assert abs(snapshot.states[0, 0] - _x(T0 + 3930)) < 1.2  # pulled towards the precise lidar
+
+
+@dataclass(frozen=True, slots=True)
+class _CountingGate(MahalanobisGate):
+    """The normal gate, recording how many detections reach the spatial stage per call."""
+
+    spatial_calls: list[int] = field(default_factory=list)
+
+    def hypothesise(self, table: TrackTable, detections: Detections, *args: Any, **kwargs: Any) -> Hypotheses:
+        self.spatial_calls.append(len(detections))
+        return MahalanobisGate.hypothesise(self, table, detections, *args, **kwargs)
+
+
+def test_linked_rsu_objects_skip_the_spatial_stage() -> None:
+    # Once an RSU track is fused into a global track, its next estimates go to that track through the link
+    # (wide gate), and the grid gating and assignment only see what is left: here, at step 4, a new object
+    # (RSU id 3) against the one track not taken (RSU id 2, missed in that frame).
+    gate = _CountingGate()
+    tracker = Tracker(TrackerConfig(window_ms=0, gate=gate))
+    for k in range(6):
+        now = T0 + 100 * k
+        ids = [0, 1, 3] if k == 4 else [0, 1, 2, 3] if k == 5 else [0, 1, 2]
+        positions = [(_x(now), 3.0 * i if i < 3 else 40.0) for i in ids]
+        detections = _rsu(now, positions, std=0.3)
+        snapshot = tracker.step(now, _with_object_ids(detections, ids))
+    assert gate.spatial_calls == [1]
+    assert len(snapshot) == 4
+    assert tracker.stats.tracks_created == 4
+
+
+def _with_object_ids(detections: Detections, ids: list[int]) -> Detections:
+    return dataclasses.replace(detections, object_ids=np.asarray(ids, dtype=np.int64))
