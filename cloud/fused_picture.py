@@ -114,6 +114,11 @@ class FusedPicture:
         """The tracker (its `stats` count received, fused and late detections)."""
         return self._tracker
 
+    @property
+    def gate(self) -> TileGate | None:
+        """The tile gate (its `stats` count handovers sent, adopted and expired), None without tiles."""
+        return self._gate
+
     def update_frame(self, frame: PerceptionFrame) -> None:
         """Buffer a frame for the next step."""
         self._set_origin(frame.objects[0].position if frame.objects else None)

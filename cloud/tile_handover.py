@@ -289,11 +289,13 @@ class TileGate:
                 self.stats.claimed += 1
 
     def _near_foreign(self, enu_m: FloatArray) -> BoolArray:
-        """``(K,)`` True where a point within ``border_margin_m`` of ``(K, 2)`` positions lies in another's tile."""
+        """``(K,)`` True where a point within ``border_margin_m`` of ``(K, 2)`` positions is another node's tile."""
         probes = enu_m[None, :, :] + self.config.border_margin_m * _BORDER_OFFSETS[:, None, :]
         tiles = self.grid.tiles_of_enu(probes[..., 0].reshape(-1), probes[..., 1].reshape(-1))
-        mine = self.ownership.owned_by(self.node_id, tiles).reshape(len(_BORDER_OFFSETS), -1)
-        return np.asarray(~mine.all(axis=0), dtype=bool)
+        unique, inverse = np.unique(tiles, axis=0, return_inverse=True)
+        owners = [self.ownership.owner_of(_key(tile)) for tile in unique]
+        foreign = np.array([owner not in (None, self.node_id) for owner in owners], dtype=bool)
+        return np.asarray(foreign[inverse.reshape(-1)].reshape(len(_BORDER_OFFSETS), -1).any(axis=0), dtype=bool)
 
     def _hand_over(self, snap: _Snapshot) -> list[Handover]:
         """Handovers of this node's published tracks that are now in another node's tile."""
