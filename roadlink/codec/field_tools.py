@@ -12,7 +12,7 @@ Pure functions, meant to back the `roadlink decode` / `roadlink encode` commands
     raw           the decoded frame: {"messageId": n, "value": ...} in JER (below)
     v1_type       full proto name of the v1 messages ("" for "other")
     v1            the v1 messages as proto JSON (MessageToDict, proto field names): one VehicleState for a BSM,
-                  one SignalPhaseAndTiming per intersection for a SPaT, none for other messages
+                  one SignalPhaseAndTiming per intersection for a SPaT, one MapData for a MAP, none for others
     v1_error      only when the frame decodes but does not map (e.g. a BSM whose position is unavailable)
 
 Finding the frame (offset None): at octet 0; else right after an unsecured IEEE 1609.2 wrapper (``03 80`` +
@@ -46,6 +46,7 @@ from roadlink.codec.bitio import Raw
 from roadlink.codec.errors import DecodeError, EncodeError
 from roadlink.codec.j2735 import BSM_MESSAGE_ID, MESSAGES, MessageFrame
 from roadlink.codec.j2735_intersection import MAP_MESSAGE_ID, SPAT_MESSAGE_ID
+from roadlink.codec.j2735_map import frame_to_map
 from roadlink.codec.j2735_mapping import frame_to_vehicle_state
 from roadlink.codec.j2735_spat import spat_to_signals
 from roadlink.codec.uper import (
@@ -77,6 +78,7 @@ assert set(SUPPORTED_MESSAGES) == set(MESSAGES)
 _V1_TYPES: Final = {
     BSM_MESSAGE_ID: "v2x.vehicle.v1.VehicleState",
     SPAT_MESSAGE_ID: "v2x.roadside.v1.SignalPhaseAndTiming",
+    MAP_MESSAGE_ID: "v2x.roadside.v1.MapData",
 }
 _HEX_TEXT = re.compile(rb"\s*(0[xX])?[0-9A-Fa-f\s]*")
 _IEEE1609_UNSECURED: Final = b"\x03\x80"
@@ -186,6 +188,8 @@ def _v1_messages(frame: Mapping[str, Any], reference_unix_ms: int) -> list[Messa
         return [vehicle_state_to_proto(frame_to_vehicle_state(frame, reference_unix_ms))]
     if frame["messageId"] == SPAT_MESSAGE_ID:
         return [signal_to_proto(s) for s in spat_to_signals(frame["value"], reference_unix_ms)]
+    if frame["messageId"] == MAP_MESSAGE_ID:
+        return [frame_to_map(frame, reference_unix_ms)]
     return []
 
 
