@@ -7,11 +7,13 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
+from v2x.cloud.v1 import downlink_service_pb2_grpc as dl_grpc
 from v2x.cloud.v1 import fusion_service_pb2_grpc as fs_grpc
 from v2x.cloud.v1 import vehicle_service_pb2_grpc as vs_grpc
 from v2x.roadside.v1 import roadside_service_pb2_grpc as rs_grpc
 
 from cloud.change_feed import ChangeFeed
+from cloud.downlink_service import DownlinkBoard, DownlinkServicer
 from cloud.fused_picture import FusedPicture
 from cloud.fusion_service import FusionServicer
 from cloud.ingest import StoreSink
@@ -47,6 +49,8 @@ class CloudNode:
         self.ledger = _make_ledger(settings.state_dir)
         self.publish = PublishServicer(self.sink, ledger=self.ledger)
         self.vehicles = VehicleServicer(self.store, self.feed, self.road)
+        self.downlink_board = DownlinkBoard(self.feed)
+        self.downlink = DownlinkServicer(self.store, self.downlink_board, self.feed)
         self.fusion = FusionServicer(
             settings.node_id, self.store, self.counters, self.feed, self.sink.registry, self.road
         )
@@ -81,6 +85,9 @@ class CloudNode:
             ),
             ServiceBinding(self.vehicles, vs_grpc.add_VehicleServiceServicer_to_server, "v2x.cloud.v1.VehicleService"),
             ServiceBinding(self.fusion, fs_grpc.add_FusionServiceServicer_to_server, "v2x.cloud.v1.FusionService"),
+            ServiceBinding(
+                self.downlink, dl_grpc.add_DownlinkServiceServicer_to_server, "v2x.cloud.v1.DownlinkService"
+            ),
         ]
         if self.fused is not None:
             await self.fused.__aenter__()

@@ -48,6 +48,7 @@ __all__ = [
     "DownlinkItem",
     "VehicleDownlinkServicer",
     "VehicleHub",
+    "VehicleWatch",
     "advisory_item",
     "road_side_info_item",
 ]
@@ -117,7 +118,7 @@ def road_side_info_item(
 
 
 @dataclass(eq=False, slots=True)
-class _Watcher:
+class VehicleWatch:
     """One vehicle's stream: its position, its bounded queue of (expiry or None, response)."""
 
     position: Position
@@ -160,11 +161,15 @@ class VehicleHub:
         self._range = Circle(center, service_range_m) if center is not None else None
         self._queue_items = queue_items
         self._clock = clock
-        self._watchers: set[_Watcher] = set()
+        self._watchers: set[VehicleWatch] = set()
         self._map: map_pb2.MapData | None = None
         self._signals: dict[tuple[int, int], signal_pb2.SignalPhaseAndTiming] = {}
         self._items: dict[str, DownlinkItem] = {}
         self.items_delivered = 0
+
+    def now_unix_ms(self) -> int:
+        """The hub's clock, unix ms."""
+        return self._clock()
 
     @property
     def watchers(self) -> int:
@@ -199,18 +204,18 @@ class VehicleHub:
         for watcher in self._watchers:
             self._deliver(watcher, item)
 
-    def join(self, position: Position) -> _Watcher:
+    def join(self, position: Position) -> VehicleWatch:
         """A new vehicle stream at `position`: it gets the map, signal timing and items that apply there."""
-        watcher = _Watcher(position, in_range=False, queue=deque(maxlen=self._queue_items))
+        watcher = VehicleWatch(position, in_range=False, queue=deque(maxlen=self._queue_items))
         self._watchers.add(watcher)
         self.move(watcher, position)
         return watcher
 
-    def leave(self, watcher: _Watcher) -> None:
+    def leave(self, watcher: VehicleWatch) -> None:
         """Forget a closed stream."""
         self._watchers.discard(watcher)
 
-    def move(self, watcher: _Watcher, position: Position) -> None:
+    def move(self, watcher: VehicleWatch, position: Position) -> None:
         """The vehicle moved: on entering range it gets the current map and signals; then the items now
         applying at its position that it has not had yet."""
         watcher.position = position
@@ -222,7 +227,7 @@ class VehicleHub:
         for item in self._items.values():
             self._deliver(watcher, item)
 
-    async def responses(self, watcher: _Watcher) -> AsyncIterator[Response]:
+    async def responses(self, watcher: VehicleWatch) -> AsyncIterator[Response]:
         """The vehicle's responses as they come; waits at most 30 s at a time (then waits again)."""
         while True:
             response = watcher.take(self._clock())
@@ -241,7 +246,7 @@ class VehicleHub:
             if watcher.in_range:
                 watcher.offer(response)
 
-    def _deliver(self, watcher: _Watcher, item: DownlinkItem) -> None:
+    def _deliver(self, watcher: VehicleWatch, item: DownlinkItem) -> None:
         if item.key in watcher.delivered or not item.applies_at(watcher.position):
             return
         watcher.delivered.add(item.key)
@@ -282,7 +287,7 @@ class VehicleDownlinkServicer(dl_grpc.VehicleDownlinkServiceServicer):
                 await follower
             self._hub.leave(watcher)
 
-    async def _follow(self, requests: AsyncIterator[dl_pb2.WatchRoadsideRequest], watcher: _Watcher) -> None:
+    async def _follow(self, requests: AsyncIterator[dl_pb2.WatchRoadsideRequest], watcher: VehicleWatch) -> None:
         """Move the vehicle as it reports new positions; requests without one are ignored."""
         async for request in requests:
             if request.HasField("position"):

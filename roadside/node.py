@@ -12,13 +12,14 @@ from v2x.cloud.v1 import downlink_service_pb2 as dl_pb2
 from v2x.cloud.v1 import downlink_service_pb2_grpc as dl_grpc
 from v2x.roadside.v1 import roadside_service_pb2_grpc as rs_grpc
 
+from roadlink.domain.errors import ConfigurationError
 from roadlink.domain.perception import PerceptionFrame
-from roadlink.domain.spatial import Position
+from roadlink.domain.spatial import Circle, Position
 from roadlink.wire.convert import frame_to_proto
 from roadlink.wire.publish_server import BatchSink, PublishServicer
 from roadlink.wire.server import ROADSIDE_SERVICE, RunningServer, ServiceBinding, start_server
 from roadlink.wire.uplink import BatchUplink
-from roadside.downlink import VehicleDownlinkServicer, VehicleHub
+from roadside.downlink import CloudDownlink, VehicleDownlinkServicer, VehicleHub
 from roadside.durable_uplink import DurableUplink, OutboxLedger
 from roadside.forwarding import ForwardingSink
 from roadside.heartbeat import SensorActivity, build_status
@@ -54,6 +55,7 @@ class RoadsideNode:
             else None
         )
         intake: BatchSink = self.sink if self.fusion is None else LocalFusionSink(self.sink, self.fusion, self.activity)
+        self.cloud_downlink = _make_cloud_downlink(settings, self.hub, self.position)
         self.maps = MapStore(self.hub.set_map)
         self._loaded_maps = self.maps.load_files(settings.map_files)
         intake = SignalMapSink(intake, self.maps, self.hub.publish_signal)
@@ -88,6 +90,8 @@ class RoadsideNode:
             await self.uplink.send_many("maps", self._loaded_maps, timeout_s=self.settings.heartbeat_s)
         if self.fusion is not None:
             await self.fusion.__aenter__()
+        if self.cloud_downlink is not None:
+            await self.cloud_downlink.__aenter__()
         bindings = [
             ServiceBinding(self.publish, rs_grpc.add_RoadsideServiceServicer_to_server, ROADSIDE_SERVICE),
             ServiceBinding(
@@ -127,6 +131,8 @@ class RoadsideNode:
         if self._server is not None:
             await self._server.stop()
             self._server = None
+        if self.cloud_downlink is not None:
+            await self.cloud_downlink.__aexit__(None, None, None)
         if self.fusion is not None:
             await self.fusion.__aexit__(None, None, None)
         await self.uplink.flush(timeout_s=2.0)
@@ -142,6 +148,24 @@ def _position(settings: RoadsideSettings) -> Position | None:
     """The node's installed position, when both coordinates are set."""
     lat, lon = settings.latitude_deg, settings.longitude_deg
     return Position(lat, lon) if lat is not None and lon is not None else None
+
+
+def _make_cloud_downlink(
+    settings: RoadsideSettings, hub: VehicleHub, position: Position | None
+) -> CloudDownlink | None:
+    """The cloud downlink for the node's zone (a circle of its service range), when enabled."""
+    if not settings.cloud_downlink:
+        return None
+    if position is None:
+        raise ConfigurationError("cloud_downlink needs the node's latitude_deg and longitude_deg (its zone)")
+    return CloudDownlink(
+        hub,
+        settings.cloud_target,
+        settings.node_id,
+        Circle(position, settings.service_range_m),
+        default_validity_s=settings.downlink_default_validity_s,
+        access_token=settings.cloud_access_token,
+    )
 
 
 def _make_uplink(settings: RoadsideSettings) -> BatchUplink:

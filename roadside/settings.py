@@ -62,3 +62,12 @@ class RoadsideSettings(TierSettings):
         description="MapData files (protobuf JSON of v2x.roadside.v1.MapData) served to vehicles and sent to the "
         "cloud; a file that fails validation stops the node with the reason.",
     )
+    cloud_downlink: bool = Field(
+        False,
+        description="Watch the cloud's DownlinkService for the advisories and road-side information of the node's "
+        "zone (a circle of service_range_m around latitude_deg/longitude_deg, which must be set) and deliver "
+        "them to vehicles in each item's zone until its validity ends.",
+    )
+    downlink_default_validity_s: float = Field(
+        60.0, gt=0, description="Lifetime of a downlink item that carries no end of validity, s."
+    )

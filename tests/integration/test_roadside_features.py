@@ -13,13 +13,16 @@ import pytest
 from grpc import aio
 from v2x.cloud.v1 import downlink_service_pb2 as dl_pb2
 from v2x.cloud.v1 import downlink_service_pb2_grpc as dl_grpc
-from v2x.roadside.v1 import perception_pb2, signal_pb2
+from v2x.cloud.v1 import situation_pb2
+from v2x.roadside.v1 import info_pb2, perception_pb2, signal_pb2
 from v2x.roadside.v1 import roadside_service_pb2 as rs_pb2
 from v2x.roadside.v1 import roadside_service_pb2_grpc as rs_grpc
 
+from cloud.node import CloudNode
+from cloud.settings import CloudSettings
 from roadlink.domain.clock import now_unix_ms
-from roadlink.domain.spatial import Position
-from roadlink.wire.convert import frame_to_proto, position_to_proto
+from roadlink.domain.spatial import Circle, Position
+from roadlink.wire.convert import area_to_proto, frame_to_proto, position_to_proto
 from roadlink.wire.publish_server import PublishServicer
 from roadlink.wire.server import ROADSIDE_SERVICE, RunningServer, ServiceBinding, start_server
 from roadlink.wire.uplink import BatchUplink
@@ -202,3 +205,58 @@ async def test_spat_and_map_are_served_in_range_and_forwarded_and_broken_maps_re
     assert maps[0].intersections[0].lanes[0].connections[1].connecting_lane_id == 4
     assert [s.revision for s in cloud.items("signal_timings")] == [1, 2]
     assert node.maps.maps_rejected == 1
+
+
+def _advisory(advisory_id: str, centre: Position, radius_m: float, end_ms: int) -> situation_pb2.Advisory:
+    advisory = situation_pb2.Advisory(
+        advisory_id=advisory_id, type=situation_pb2.ADVISORY_TYPE_ROAD_EVENT, time_unix_ms=now_unix_ms()
+    )
+    advisory.zone.CopyFrom(area_to_proto(Circle(centre, radius_m)))
+    advisory.validity.end_time_unix_ms = end_ms
+    return advisory
+
+
+def _road_works(centre: Position, end_ms: int) -> info_pb2.RoadSideInfo:
+    rsi = info_pb2.RoadSideInfo(source_id="cloud-1", message_count=1, time_unix_ms=now_unix_ms())
+    event = rsi.events.add(event_id=1, event_type=401, description="road works", radius_m=60.0)
+    event.position.CopyFrom(position_to_proto(centre))
+    event.validity.end_time_unix_ms = end_ms
+    return rsi
+
+
+def _ids(responses: list[Response]) -> list[str]:
+    return [r.advisory.advisory_id or r.road_side_info.events[0].description for r in responses]
+
+
+async def test_cloud_downlink_reaches_vehicles_in_each_items_zone_until_its_validity_ends() -> None:
+    near = Position(ORIGIN.latitude_deg + 0.001, ORIGIN.longitude_deg)  # ~111 m north: in the items' zones
+    south = Position(ORIGIN.latitude_deg - 0.0018, ORIGIN.longitude_deg)  # ~200 m south: served, no item zone
+    elsewhere = Position(ORIGIN.latitude_deg + 0.05, ORIGIN.longitude_deg)  # ~5.5 km: another RSU's zone
+    async with CloudNode(CloudSettings.load(listen="127.0.0.1:0")) as cloud:
+        board, start = cloud.downlink_board, now_unix_ms()
+        short_end = start + 1_500
+        board.issue_advisory(_advisory("short", near, 50.0, short_end))
+        board.issue_road_side_info(_road_works(near, start + 60_000))
+        board.issue_advisory(_advisory("elsewhere", elsewhere, 50.0, start + 60_000))
+        async with RoadsideNode(roadside_settings(cloud.port, cloud_downlink=True)) as node:
+            assert node.cloud_downlink is not None
+            downlink = node.cloud_downlink
+            await _wait_for(lambda: downlink.items_received >= 2)
+            inside = Vehicle(node.port, near)
+            outside = Vehicle(node.port, south)
+            try:
+                got = await inside.until(lambda got: len(got) >= 2)
+                await _wait_for(lambda: node.hub.watchers == 2 and now_unix_ms() > short_end)
+                late = Vehicle(node.port, near)
+                await _wait_for(lambda: node.hub.watchers == 3)
+                board.issue_advisory(_advisory("marker", ORIGIN, 250.0, now_unix_ms() + 60_000))
+                late_got = await late.until(lambda got: "marker" in _ids(got))
+                outside_got = await outside.until(lambda got: "marker" in _ids(got))
+                await late.close()
+            finally:
+                await inside.close()
+                await outside.close()
+    assert sorted(_ids(got)) == ["road works", "short"]
+    assert _ids(late_got) == ["road works", "marker"]  # "short" expired before this vehicle came
+    assert _ids(outside_got) == ["marker"]  # never in the zone of "short" or the road works
+    assert downlink.items_received == 3  # "elsewhere" is outside this RSU's zone: never sent to it
