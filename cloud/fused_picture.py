@@ -31,13 +31,14 @@ from typing import Self
 from cloud.change_feed import ChangeFeed
 from cloud.road_context import RoadContext
 from cloud.tile_handover import Handover, HandoverRouter, TileGate
+from cloud.zone_advisories import zone_overlaps
 from roadlink.advisories import RoadMap, StalledVehicleDetector, detect_all
 from roadlink.domain.clock import now_unix_ms
 from roadlink.domain.geodesy import LocalOrigin
 from roadlink.domain.perception import PerceptionFrame
 from roadlink.domain.signal import SignalPhaseAndTiming
 from roadlink.domain.situation import Advisory, Track
-from roadlink.domain.spatial import Area, Circle, Position
+from roadlink.domain.spatial import Area, Position
 from roadlink.domain.vehicle import VehicleState
 from roadlink.fusion.convert import detections_from_frames, detections_from_vehicle_states, tracks_from_table
 from roadlink.fusion.detections import Detections
@@ -144,14 +145,20 @@ class FusedPicture:
         return [track for track in self._tracks if area.contains(track.position)]
 
     def advisories_in(self, area: Area) -> list[Advisory]:
-        """Advisories of the latest snapshot whose zone centre or an involved track lies in `area`."""
+        """Advisories of the latest snapshot whose zone overlaps `area` (without a zone: a track of theirs is in it).
+
+        RSU delivery calls this through `cloud.zone_advisories.advisories_for_zone`, which also drops expired ones.
+        """
         tracks, advisories = self._tracks, self._advisories
         inside = {track.track_id for track in tracks if area.contains(track.position)}
         return [
             advisory
             for advisory in advisories
-            if (isinstance(advisory.zone, Circle) and area.contains(advisory.zone.center))
-            or inside.intersection(advisory.track_ids)
+            if (
+                zone_overlaps(advisory.zone, area)
+                if advisory.zone is not None
+                else inside.intersection(advisory.track_ids)
+            )
         ]
 
     async def __aenter__(self) -> Self:

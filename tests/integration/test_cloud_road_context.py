@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 from grpc import aio
+from v2x.cloud.v1 import fusion_service_pb2 as fs_pb2
+from v2x.cloud.v1 import fusion_service_pb2_grpc as fs_grpc
 from v2x.cloud.v1 import situation_pb2
 from v2x.cloud.v1 import vehicle_service_pb2 as vs_pb2
 from v2x.cloud.v1 import vehicle_service_pb2_grpc as vs_grpc
@@ -27,6 +29,8 @@ from cloud.node import CloudNode
 from cloud.settings import CloudSettings
 from roadlink.domain.clock import now_unix_ms
 from roadlink.domain.geodesy import LocalOrigin
+from roadlink.domain.spatial import Circle
+from roadlink.wire.convert import area_from_proto
 
 pytestmark = pytest.mark.integration
 
@@ -125,10 +129,41 @@ async def _watch_until(
     raise AssertionError("the situation stream ended")
 
 
+Watch = Callable[[aio.Channel], Awaitable[situation_pb2.SituationUpdate]]
+"""Opens a situation stream on the node's channel and returns the update it waited for."""
+
+
+def _vehicle_watch(area: common_pb2.Area, done: Callable[[situation_pb2.SituationUpdate], bool]) -> Watch:
+    return lambda channel: _watch_until(vs_grpc.VehicleServiceStub(channel), area, done)
+
+
+def _rsu_watch(area: common_pb2.Area, done: Callable[[situation_pb2.SituationUpdate], bool]) -> Watch:
+    """An RSU watching its zone over FusionService.WatchArea."""
+
+    async def watch(channel: aio.Channel) -> situation_pb2.SituationUpdate:
+        call = fs_grpc.FusionServiceStub(channel).WatchArea(fs_pb2.WatchAreaRequest(area=area, rate_hz=20.0))
+        try:
+            async with asyncio.timeout(WAIT_S):
+                async for response in call:
+                    update: situation_pb2.SituationUpdate = response.update
+                    if done(update):
+                        return update
+        finally:
+            call.cancel()
+        raise AssertionError("the watch stream ended")
+
+    return watch
+
+
 async def _drive_and_watch(
-    drive: Drive, speed_mps: float, heading_deg: float, done: Callable[[situation_pb2.SituationUpdate], bool]
+    drive: Drive,
+    speed_mps: float,
+    heading_deg: float,
+    done: Callable[[situation_pb2.SituationUpdate], bool],
+    watch: Watch | None = None,
 ) -> situation_pb2.SituationUpdate:
-    """Run a fused node with the map, drive one car along ``drive`` and watch 500 m around the intersection."""
+    """Run a fused node with the map, drive one car along ``drive`` and watch (default: a vehicle, 500 m around
+    the intersection)."""
     settings = CloudSettings.load(listen="127.0.0.1:0", picture="fused")
     area = common_pb2.Area(circle=common_pb2.Circle(center=REFERENCE, radius_m=500.0))
     async with CloudNode(settings) as cloud:
@@ -138,7 +173,7 @@ async def _drive_and_watch(
             stub = vs_grpc.VehicleServiceStub(channel)
             publishing = stub.PublishState(_states(b"\x0b\xad\xca\xfe", drive, speed_mps, heading_deg))
             try:
-                return await _watch_until(stub, area, done)
+                return await (watch or _vehicle_watch(area, done))(channel)
             finally:
                 publishing.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -198,3 +233,28 @@ async def test_a_car_above_the_map_speed_limit_gets_an_over_speed_advisory() -> 
     assert list(advisory.track_ids) == [track.track_id]
     assert advisory.severity == situation_pb2.SEVERITY_CRITICAL
     assert "limit 13.9" in advisory.description
+
+
+async def test_an_rsu_watching_its_zone_gets_an_advisory_whose_zone_reaches_into_it() -> None:
+    """The RSU covers 60 m around a point 200 m south; the wrong-way car comes from 50 m south, driving south.
+
+    The first advisory the RSU receives is about a car outside its zone whose advisory zone (the car and its
+    next seconds of travel) overlaps it: the zone's centre is still outside.
+    """
+    zone = common_pb2.Area(circle=common_pb2.Circle(center=_position(0.0, -200.0), radius_m=60.0))
+    wrong_way = situation_pb2.ADVISORY_TYPE_WRONG_WAY
+    update = await _drive_and_watch(
+        lambda t: (0.0, -50.0 - 10.0 * t),
+        10.0,
+        180.0,
+        lambda u: bool(_advisories(u, wrong_way)),
+        _rsu_watch(zone, lambda u: bool(_advisories(u, wrong_way))),
+    )
+    (advisory,) = _advisories(update, wrong_way)
+    rsu_zone = area_from_proto(zone)
+    advisory_zone = area_from_proto(advisory.zone)
+    assert isinstance(rsu_zone, Circle)
+    assert isinstance(advisory_zone, Circle)
+    assert not rsu_zone.contains(advisory_zone.center)
+    assert not update.tracks  # the car itself is outside the zone
+    assert len(advisory.track_ids) == 1
