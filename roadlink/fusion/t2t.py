@@ -31,7 +31,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from roadlink.fusion.matrices import FloatArray, inv2, invert4, symmetrize
+from roadlink.fusion.matrices import (
+    FloatArray,
+    aos4,
+    inv2,
+    soa4,
+    soa_inv4,
+    soa_matmul,
+    soa_matvec,
+    soa_trace,
+)
 from roadlink.fusion.state import BoolArray, IntArray
 from roadlink.fusion.updater import joseph_update
 
@@ -74,9 +83,14 @@ def _evaluate(p: FloatArray, q: FloatArray, omega: FloatArray) -> tuple[FloatArr
     )
 
 
-def _sum_products(a: FloatArray, b: FloatArray) -> FloatArray:
-    """``trace(a @ b.T)`` (the sum of elementwise products) for stacks ``(E, 4, 4)``, shape ``(E,)``."""
-    return np.asarray(np.einsum("eij,eij->e", a, b))
+def _inner(a: FloatArray, b: FloatArray) -> FloatArray:
+    """``trace(a @ b.T)`` (the sum of elementwise products) for struct-of-arrays stacks ``(4, 4, E)``: ``(E,)``."""
+    return np.asarray(np.einsum("ije,ije->e", a, b))
+
+
+def _inner_t(a: FloatArray, b: FloatArray) -> FloatArray:
+    """``trace(a @ b)`` for struct-of-arrays stacks ``(4, 4, E)``: ``(E,)``."""
+    return np.asarray(np.einsum("ije,jie->e", a, b))
 
 
 def trace_polynomials(p_a: FloatArray, p_b: FloatArray) -> tuple[FloatArray, FloatArray]:
@@ -89,20 +103,23 @@ def trace_polynomials(p_a: FloatArray, p_b: FloatArray) -> tuple[FloatArray, Flo
     Returns:
         ``(p (E, 4), q (E, 5))`` coefficients in increasing powers of ``w``.
     """
-    c = invert4(p_a) @ (p_b - p_a)
-    c_t = np.swapaxes(c, 1, 2)
-    c2 = c @ c
-    c2_t = np.swapaxes(c2, 1, 2)
-    s1, s2 = np.einsum("eii->e", c), _sum_products(c, c_t)
-    s3, s4 = _sum_products(c2, c_t), _sum_products(c2, c2_t)
+    p, q = _trace_polynomials(soa4(p_a), soa4(p_b))
+    return p.T, q.T
+
+
+def _trace_polynomials(a: FloatArray, b: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """:func:`trace_polynomials` on struct-of-arrays stacks ``(4, 4, E)``: ``(p (4, E), q (5, E))``."""
+    c = soa_matmul(soa_inv4(a), b - a)
+    c2 = soa_matmul(c, c)
+    s1, s2, s3, s4 = soa_trace(c), _inner_t(c, c), _inner_t(c2, c), _inner_t(c2, c2)
     e1 = s1
     e2 = (e1 * s1 - s2) / 2.0
     e3 = (e2 * s1 - e1 * s2 + s3) / 3.0
     e4 = (e3 * s1 - e2 * s2 + e1 * s3 - s4) / 4.0
-    t0, t1 = np.einsum("eii->e", p_b), _sum_products(c, p_b)
-    t2, t3 = _sum_products(c2, p_b), _sum_products(c2, np.swapaxes(c @ p_b, 1, 2))
-    p = np.stack([t0, e1 * t0 - t1, e2 * t0 - e1 * t1 + t2, e3 * t0 - e2 * t1 + e1 * t2 - t3], axis=1)
-    q = np.stack([np.ones_like(e1), e1, e2, e3, e4], axis=1)
+    t0, t1 = soa_trace(b), _inner(c, b)
+    t2, t3 = _inner(c2, b), _inner_t(c2, soa_matmul(c, b))
+    p = np.stack([t0, e1 * t0 - t1, e2 * t0 - e1 * t1 + t2, e3 * t0 - e2 * t1 + e1 * t2 - t3])
+    q = np.stack([np.ones_like(e1), e1, e2, e3, e4])
     return p, q
 
 
@@ -113,7 +130,11 @@ def trace_minimizing_omega(p_a: FloatArray, p_b: FloatArray, iterations: int = 4
     spaced nodes brackets the minimizer (the trace is convex in ``w``); safeguarded Newton steps on the sign
     of ``f'`` (that of ``p' q - p q'``) refine it, and the best value seen is returned.
     """
-    p, q = trace_polynomials(p_a, p_b)
+    return _minimizing_omega(*trace_polynomials(p_a, p_b), iterations)
+
+
+def _minimizing_omega(p: FloatArray, q: FloatArray, iterations: int) -> FloatArray:
+    """:func:`trace_minimizing_omega` from the polynomials ``p (E, 4)``, ``q (E, 5)``."""
     rows = np.arange(len(p))
     with np.errstate(divide="ignore", invalid="ignore"):
         node_values = (p @ _NODE_POWERS[:, :4].T) / (q @ _NODE_POWERS.T)
@@ -144,17 +165,24 @@ def covariance_intersection(
 ) -> CIResult:
     """Fuse two full-state estimates per pair by trace-minimizing CI (module docstring).
 
+    The matrix work runs in the struct-of-arrays layout (:func:`roadlink.fusion.matrices.soa4`).
+
     Args:
         x_a, x_b: ``(E, 4)`` estimates.
         p_a, p_b: ``(E, 4, 4)`` positive-definite covariances.
         newton_iterations: Safeguarded Newton steps refining ``w``.
     """
-    omega = trace_minimizing_omega(p_a, p_b, newton_iterations)
-    m_inv = invert4(p_a + omega[:, None, None] * (p_b - p_a))
-    cov = symmetrize(p_b @ m_inv @ p_a)
-    states = omega[:, None] * (p_b @ (m_inv @ x_a[:, :, None]))[:, :, 0]
-    states += (1.0 - omega)[:, None] * (p_a @ (m_inv @ x_b[:, :, None]))[:, :, 0]
-    trace, trace_a, trace_b = (np.einsum("eii->e", c) for c in (cov, p_a, p_b))
+    a, b = soa4(p_a), soa4(p_b)
+    p, q = _trace_polynomials(a, b)
+    omega = _minimizing_omega(np.ascontiguousarray(p.T), np.ascontiguousarray(q.T), newton_iterations)
+    m_inv = soa_inv4(a + omega * (b - a))
+    fused = soa_matmul(soa_matmul(b, m_inv), a)
+    cov = aos4(0.5 * (fused + fused.transpose(1, 0, 2)))
+    states = (
+        omega * soa_matvec(b, soa_matvec(m_inv, x_a.T)) + (1.0 - omega) * soa_matvec(a, soa_matvec(m_inv, x_b.T))
+    ).T
+    states = np.ascontiguousarray(states)
+    trace, trace_a, trace_b = soa_trace(fused), soa_trace(a), soa_trace(b)
     use_a = np.flatnonzero((trace_a < trace) & (trace_a <= trace_b))
     use_b = np.flatnonzero((trace_b < trace) & ~((trace_a < trace) & (trace_a <= trace_b)))
     states[use_a], cov[use_a], omega[use_a] = x_a[use_a], p_a[use_a], 1.0

@@ -4,7 +4,20 @@ from __future__ import annotations
 
 import numpy as np
 
-from roadlink.fusion.matrices import inv2, inv4, invert4, lambda_max2, quadratic_form, symmetrize
+from roadlink.fusion.matrices import (
+    aos4,
+    inv2,
+    inv4,
+    invert4,
+    lambda_max2,
+    quadratic_form,
+    soa4,
+    soa_inv4,
+    soa_matmul,
+    soa_matvec,
+    soa_trace,
+    symmetrize,
+)
 
 
 def _spd(rng: np.random.Generator, shape: tuple[int, ...], n: int) -> np.ndarray:
@@ -42,3 +55,18 @@ def test_invert4_small_and_large_stacks() -> None:
     for count in (5, 1000):
         matrices = _spd(rng, (count,), 4)
         np.testing.assert_allclose(invert4(matrices), np.linalg.inv(matrices), rtol=1e-8, atol=1e-8)
+
+
+def test_struct_of_arrays_products_and_inverses_match_numpy() -> None:
+    rng = np.random.default_rng(5)
+    a = rng.normal(size=(300, 4, 4)) + 4.0 * np.eye(4)
+    b = rng.normal(size=(300, 4, 4))
+    x = rng.normal(size=(300, 4))
+    sa, sb = soa4(a), soa4(b)
+    assert sa.shape == (4, 4, 300)
+    assert sa.flags["C_CONTIGUOUS"]
+    np.testing.assert_allclose(aos4(soa_matmul(sa, sb)), a @ b, atol=1e-12)
+    np.testing.assert_allclose(soa_matvec(sa, x.T).T, np.einsum("eij,ej->ei", a, x), atol=1e-12)
+    np.testing.assert_allclose(aos4(soa_inv4(sa)), np.linalg.inv(a), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(soa_trace(sa), np.trace(a, axis1=1, axis2=2))
+    np.testing.assert_array_equal(aos4(sa), a)
