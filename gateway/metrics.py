@@ -17,6 +17,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from gateway.pipeline import PipelineStats
+from gateway.reorder import OrderingStats
 from roadlink.wire.uplink import BatchUplink
 
 __all__ = ["GatewayMetrics"]
@@ -27,8 +28,11 @@ _LATENCY_BUCKETS_S = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0
 class _NodeCollector(Collector):
     """Turns the pipeline's and uplink's counters into metric families at scrape time."""
 
-    def __init__(self, stats: PipelineStats, uplink: BatchUplink, dead_lettered: Callable[[], int]) -> None:
+    def __init__(
+        self, stats: PipelineStats, ordering: OrderingStats, uplink: BatchUplink, dead_lettered: Callable[[], int]
+    ) -> None:
         self._stats = stats
+        self._ordering = ordering
         self._uplink = uplink
         self._dead_lettered = dead_lettered
 
@@ -47,8 +51,15 @@ class _NodeCollector(Collector):
         yield CounterMetricFamily("roadlink_gateway_items_out", "Normalized items forwarded", value=stats.items_out)
         yield CounterMetricFamily("roadlink_gateway_objects_out", "Detected objects forwarded", value=stats.objects_out)
         yield CounterMetricFamily("roadlink_gateway_duplicates", "Re-deliveries dropped", value=stats.duplicates)
+        ordering = self._ordering
         yield CounterMetricFamily(
-            "roadlink_gateway_out_of_order", "Frames older than the last", value=stats.out_of_order
+            "roadlink_gateway_out_of_order", "Frames forwarded late, behind newer ones", value=ordering.late
+        )
+        yield CounterMetricFamily(
+            "roadlink_gateway_reordered", "Frames held back and released in order", value=ordering.reordered
+        )
+        yield CounterMetricFamily(
+            "roadlink_gateway_sequence_gaps", "Frame numbers skipped after the reorder window", value=ordering.gaps
         )
         yield CounterMetricFamily("roadlink_gateway_dead_letter_published", "Dead letters", value=self._dead_lettered())
         yield CounterMetricFamily(
@@ -69,9 +80,11 @@ class _NodeCollector(Collector):
 class GatewayMetrics:
     """The registry, the two histograms, and the HTTP endpoint (started by `serve`)."""
 
-    def __init__(self, stats: PipelineStats, uplink: BatchUplink, dead_lettered: Callable[[], int]) -> None:
+    def __init__(
+        self, stats: PipelineStats, ordering: OrderingStats, uplink: BatchUplink, dead_lettered: Callable[[], int]
+    ) -> None:
         self.registry = CollectorRegistry()
-        self.registry.register(_NodeCollector(stats, uplink, dead_lettered))
+        self.registry.register(_NodeCollector(stats, ordering, uplink, dead_lettered))
         self.normalize_seconds = Histogram(
             "roadlink_gateway_normalize_seconds",
             "Time to normalize one message",

@@ -11,10 +11,15 @@ the reconnect (persistent session: clean_start False, session expiry), and the p
 already forwarded. The inbox is bounded by the MQTT 5 receive maximum we announce: the broker never has
 more unacknowledged QoS 1 messages in flight to us, so backpressure reaches the broker.
 
+Ordering: normalized frames pass through `gateway.reorder.ReorderWindow` (numbered sensor streams are put
+back in order within `reorder_window_ms`; late frames are counted). A held frame's MQTT message stays
+unacknowledged until the frame is delivered, so a crash while holding loses nothing either.
+
 Scaling out: with `shared_group` set, workers join one MQTT 5 shared subscription and the broker spreads
 messages over them, moving a dead worker's share to the others. Frames of one source may then reach the
 node out of order across workers; every frame carries its source time, and consumers order by it (the
-cloud store keeps the newest, fusion reorders within its window).
+cloud store keeps the newest, fusion reorders within its window). A worker never holds frames then (each
+sees only part of a stream, so gaps are normal): its reorder window is 0.
 
 Invalid messages are published to `<dead_letter_prefix>/<original topic>` as JSON
 {topic, reason, detail, field, receive_time_unix_ms, payload_base64}, counted by reason and logged; the
@@ -26,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import functools
 import json
 import logging
 import threading
@@ -41,6 +47,7 @@ from paho.mqtt.properties import Properties
 
 from gateway.metrics import GatewayMetrics
 from gateway.pipeline import Pipeline
+from gateway.reorder import OrderingStats, Released, ReorderWindow
 from gateway.settings import GatewaySettings
 from roadlink.domain.errors import ConfigurationError, ValidationError
 from roadlink.wire.uplink import BatchUplink
@@ -51,6 +58,11 @@ _log = logging.getLogger(__name__)
 _WAKE_TIMEOUT_S = 1.0
 _STALL_LOG_INTERVAL_S = 5.0
 _YIELD_EVERY = 8
+
+
+def _now_ms() -> int:
+    """Gateway wall clock, unix ms."""
+    return time.time_ns() // 1_000_000
 
 
 def broker_address(url: str) -> tuple[str, int]:
@@ -70,17 +82,32 @@ class _Inbound:
     receive_time_unix_ms: int
 
 
+@dataclass(slots=True)
+class _Delivery:
+    """One MQTT message in flight: acknowledged once all `remaining` items it produced are delivered."""
+
+    inbound: _Inbound
+    remaining: int
+
+
 class MqttSource:
     """Owns the MQTT session of one gateway. Run `run()` as a task owned by the caller."""
 
     def __init__(
-        self, settings: GatewaySettings, pipeline: Pipeline, uplink: BatchUplink, metrics: GatewayMetrics
+        self,
+        settings: GatewaySettings,
+        pipeline: Pipeline,
+        uplink: BatchUplink,
+        metrics: GatewayMetrics,
+        ordering: OrderingStats | None = None,
     ) -> None:
         self._settings = settings
         self._metrics = metrics
         self._host, self._port = broker_address(settings.mqtt_url)
         self._pipeline = pipeline
         self._uplink = uplink
+        window_ms = settings.reorder_window_ms if settings.shared_group is None else 0
+        self._order: ReorderWindow[_Delivery] = ReorderWindow(window_ms, settings.reorder_max_frames, stats=ordering)
         self._lock = threading.Lock()
         self._inbox: list[_Inbound] = []
         self._wake = asyncio.Event()
@@ -149,7 +176,7 @@ class MqttSource:
         self._call_soon(self.connected.clear)
 
     def _on_message(self, client: paho.Client, userdata: Any, message: paho.MQTTMessage) -> None:
-        inbound = _Inbound(message.topic, bytes(message.payload), message.mid, message.qos, time.time_ns() // 1_000_000)
+        inbound = _Inbound(message.topic, bytes(message.payload), message.mid, message.qos, _now_ms())
         with self._lock:
             self._inbox.append(inbound)
             if self._wake_pending:
@@ -166,7 +193,7 @@ class MqttSource:
 
     async def _drain(self) -> None:
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), _WAKE_TIMEOUT_S)
+            await asyncio.wait_for(self._wake.wait(), self._wake_timeout_s())
         self._wake.clear()
         with self._lock:
             batch, self._inbox = self._inbox, []
@@ -175,6 +202,15 @@ class MqttSource:
             await self._handle(inbound)
             if index % _YIELD_EVERY == _YIELD_EVERY - 1:
                 await asyncio.sleep(0)  # let the uplink writer and ack reader run during a long drain
+        for released in self._order.expire(_now_ms()):
+            await self._forward(released)
+
+    def _wake_timeout_s(self) -> float:
+        """How long to wait for messages: until the reorder window next releases a held frame, at most 1 s."""
+        deadline_ms = self._order.next_deadline_ms()
+        if deadline_ms is None:
+            return _WAKE_TIMEOUT_S
+        return min(_WAKE_TIMEOUT_S, max(0.0, (deadline_ms - _now_ms()) / 1000))
 
     async def _handle(self, inbound: _Inbound) -> None:
         started = time.perf_counter()
@@ -189,18 +225,26 @@ class MqttSource:
         if not items:
             self._ack(inbound)
             return
-        for index, (field, item) in enumerate(items):
-            on_done = (lambda: self._delivered(inbound)) if index == len(items) - 1 else None
-            await self._forward(field, item, on_done)
+        delivery, now_ms, push = _Delivery(inbound, len(items)), _now_ms(), self._order.push
+        for field, message in items:
+            for released in push(field, message, delivery, now_ms):
+                await self._forward(released)
 
-    def _delivered(self, inbound: _Inbound) -> None:
-        self._metrics.delivery_seconds.observe((time.time_ns() // 1_000_000 - inbound.receive_time_unix_ms) / 1000)
+    def _delivered(self, delivery: _Delivery) -> None:
+        """One item of `delivery` is acknowledged by the node; the MQTT message is, once all of them are."""
+        delivery.remaining -= 1
+        if delivery.remaining:
+            return
+        inbound = delivery.inbound
+        self._metrics.delivery_seconds.observe((_now_ms() - inbound.receive_time_unix_ms) / 1000)
         self._ack(inbound)
 
-    async def _forward(self, field: str, item: Any, on_done: Any) -> None:
+    async def _forward(self, released: Released[_Delivery]) -> None:
+        field, message, delivery = released
+        on_done = functools.partial(self._delivered, delivery)
         while True:
             try:
-                await self._uplink.send(field, item, timeout_s=_STALL_LOG_INTERVAL_S, on_done=on_done)
+                await self._uplink.send(field, message, timeout_s=_STALL_LOG_INTERVAL_S, on_done=on_done)
                 return
             except TimeoutError:
                 _log.warning("uplink buffer full for %.0f s; holding MQTT intake", _STALL_LOG_INTERVAL_S)

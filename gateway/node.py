@@ -11,6 +11,7 @@ from gateway.adapters.registry import ADAPTERS
 from gateway.metrics import GatewayMetrics
 from gateway.mqtt_source import MqttSource
 from gateway.pipeline import Pipeline, TimeBounds
+from gateway.reorder import OrderingStats
 from gateway.settings import GatewaySettings
 from roadlink.wire.server import RunningServer, start_server
 from roadlink.wire.uplink import BatchUplink
@@ -34,8 +35,11 @@ class GatewayNode:
             droppable_fields=settings.droppable_fields,
             access_token=settings.roadside_access_token,
         )
-        self.metrics = GatewayMetrics(self.pipeline.stats, self.uplink, lambda: self.source.dead_lettered)
-        self.source = MqttSource(settings, self.pipeline, self.uplink, self.metrics)
+        self.ordering = OrderingStats()
+        self.metrics = GatewayMetrics(
+            self.pipeline.stats, self.ordering, self.uplink, lambda: self.source.dead_lettered
+        )
+        self.source = MqttSource(settings, self.pipeline, self.uplink, self.metrics, self.ordering)
         self._tasks: list[asyncio.Task[None]] = []
         self._health: RunningServer | None = None
 
@@ -53,7 +57,9 @@ class GatewayNode:
             "objects_out": stats.objects_out,
             "dead_lettered": self.source.dead_lettered,
             "duplicates": stats.duplicates,
-            "out_of_order": stats.out_of_order,
+            "out_of_order": self.ordering.late,
+            "reordered": self.ordering.reordered,
+            "sequence_gaps": self.ordering.gaps,
             "mqtt_acked": self.source.acked,
             "uplink_dropped": self.uplink.stats.items_dropped,
             "uplink_acked": self.uplink.stats.items_acked,

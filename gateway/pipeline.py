@@ -1,10 +1,9 @@
 """The gateway's pure core: topic -> route -> adapter -> v1 protobuf messages, or a specific error.
 
 Besides normalizing, it drops exact re-deliveries (counted in `duplicates`), rejects data outside the
-time bounds (StaleDataError, reasons "stale" and "future"), flags frames older than the previous one of
-the same source and sensor (`out_of_order`, still forwarded: fusion handles out-of-sequence data), and
-records each source's estimated clock offset in the provenance. No I/O here, so it is tested directly and
-benchmarked without a broker.
+time bounds (StaleDataError, reasons "stale" and "future") and records each source's estimated clock offset
+in the provenance. Ordering within a stream is the next stage's job (`gateway.reorder`). No I/O here, so
+it is tested directly and benchmarked without a broker.
 """
 
 from __future__ import annotations
@@ -45,7 +44,6 @@ class PipelineStats:
     items_out: int = 0
     objects_out: int = 0
     duplicates: int = 0
-    out_of_order: int = 0
     rejected: Counter[str] = field(default_factory=Counter)
     by_source: Counter[str] = field(default_factory=Counter)
 
@@ -84,7 +82,6 @@ class Pipeline:
         self._bounds = time_bounds or TimeBounds()
         self._recent = RecentMessages(dedupe_capacity)
         self._clocks: dict[str, ClockOffsetEstimator] = {}
-        self._latest: dict[tuple[str, tuple[str, ...]], int] = {}
         self.stats = PipelineStats()
 
     def process(self, topic: str, payload: bytes, receive_time_unix_ms: int) -> list[tuple[str, Canonical]]:
@@ -125,7 +122,7 @@ class Pipeline:
             raise StaleDataError("future", f"data is {-age_ms} ms ahead (limit {self._bounds.max_future_ms} ms)")
 
     def _stamp(self, message: Canonical, receive_time_unix_ms: int) -> None:
-        """Record the clock offset in the provenance and flag out-of-order data of the message's source."""
+        """Record the source's clock offset (source minus gateway clock, ms) in the provenance."""
         if not message.HasField("provenance"):
             return
         provenance = message.provenance
@@ -133,11 +130,6 @@ class Pipeline:
         clock = self._clocks.setdefault(provenance.source_id, ClockOffsetEstimator())
         clock.add(time_unix_ms, receive_time_unix_ms)
         provenance.clock_offset_ms = clock.offset_ms or 0
-        key = (provenance.source_id, tuple(provenance.sensor_ids))
-        if time_unix_ms < self._latest.get(key, time_unix_ms):
-            self.stats.out_of_order += 1
-        else:
-            self._latest[key] = time_unix_ms
 
     def _normalize(self, topic: str, payload: bytes, receive_time_unix_ms: int) -> list[tuple[str, Canonical]]:
         if len(payload) > self._max_payload_bytes:

@@ -54,6 +54,13 @@ class GatewaySettings(TierSettings):
     max_payload_bytes: int = Field(1 << 20, gt=0, description="Larger MQTT payloads are dead-lettered.")
     max_age_ms: int = Field(2_000, gt=0, description="Data older than this at receipt is dead-lettered (stale), ms.")
     max_future_ms: int = Field(500, ge=0, description="Data stamped further ahead is dead-lettered (future), ms.")
+    reorder_window_ms: int = Field(
+        100,
+        ge=0,
+        description="How long a numbered sensor stream's frames wait for a missing frame number before the gap "
+        "is skipped, ms (gateway.reorder); 0 = never hold. Workers of a shared subscription never hold.",
+    )
+    reorder_max_frames: int = Field(8, gt=0, le=1024, description="Most frames held per sensor stream.")
     droppable_fields: list[str] = Field(
         default_factory=list,
         description="Uplink fields (e.g. frames) whose oldest queued message is dropped when the buffer is full; "
