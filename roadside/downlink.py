@@ -4,7 +4,8 @@
 
 - the fused object list of every local fusion cycle, the signal timing of its intersections and their map,
   to every vehicle within `service_range_m` of the node (all vehicles when the node's position is unknown);
-  a vehicle that comes into range first gets the current map and the latest signal timing;
+  a vehicle that comes into range first gets the current map and the latest signal timing (unless that is
+  older than `max_signal_age_ms`);
 - the cloud's advisories and road-side information (`DownlinkItem`), to the vehicles inside an item's
   zone, each at most once per vehicle, and never after its validity ended: the end is checked again right
   before an item is written to the stream, and expired items are forgotten.
@@ -156,8 +157,10 @@ class VehicleHub:
         center: Position | None,
         service_range_m: float,
         queue_items: int = 256,
+        max_signal_age_ms: int = 5_000,
         clock: Callable[[], int] = now_unix_ms,
     ) -> None:
+        self._max_signal_age_ms = max_signal_age_ms
         self._range = Circle(center, service_range_m) if center is not None else None
         self._queue_items = queue_items
         self._clock = clock
@@ -238,8 +241,12 @@ class VehicleHub:
                 await asyncio.wait_for(watcher.ready.wait(), timeout=_IDLE_WAIT_S)
 
     def _current_state(self) -> list[Response]:
+        """The map and each intersection's latest signal timing, unless older than `max_signal_age_ms` (a
+        controller that went silent must not leave a stale timing to newcomers; 0 = time not sent)."""
+        oldest = self._clock() - self._max_signal_age_ms
         state = [Response(map=self._map)] if self._map is not None else []
-        return state + [Response(signal_timing=spat) for spat in self._signals.values()]
+        fresh = [spat for spat in self._signals.values() if spat.time_unix_ms == 0 or spat.time_unix_ms >= oldest]
+        return state + [Response(signal_timing=spat) for spat in fresh]
 
     def _broadcast(self, response: Response) -> None:
         for watcher in self._watchers:

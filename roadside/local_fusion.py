@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import logging
 import math
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
@@ -54,6 +55,8 @@ __all__ = [
     "per_sensor",
 ]
 
+_log = logging.getLogger(__name__)
+
 FramePublisher = Callable[[PerceptionFrame], Awaitable[None]]
 
 
@@ -66,6 +69,7 @@ class LocalFusionStats:
     cycles: int = 0
     frames_published: int = 0
     publish_timeouts: int = 0
+    step_failures: int = 0
 
 
 def per_sensor(frame: PerceptionFrame) -> PerceptionFrame:
@@ -163,7 +167,12 @@ class LocalFusion:
             self._frames.clear()
             if self._origin is None:
                 continue
-            tracks = await loop.run_in_executor(self._executor, self._step, self._origin, frames)
+            try:
+                tracks = await loop.run_in_executor(self._executor, self._step, self._origin, frames)
+            except ValueError:  # the core rejected this cycle's input; the next cycle starts afresh
+                _log.exception("local fusion step failed on %d frames", len(frames))
+                self.stats.step_failures += 1
+                continue
             await self._emit(tracks, had_input=bool(frames))
 
     def _step(self, origin: LocalOrigin, frames: list[PerceptionFrame]) -> list[Track]:
@@ -187,14 +196,22 @@ class LocalFusion:
             self.stats.publish_timeouts += 1
 
 
+def _finite(*values: float | None) -> bool:
+    return all(value is None or math.isfinite(value) for value in values)
+
+
 def check_frame(frame: PerceptionFrame) -> PerceptionFrame:
-    """The frame, if every object position is a finite WGS84 position (the fusion step would fail on it)."""
+    """The frame, if every object has a WGS84 position and finite speed and heading (else ValidationError):
+    one bad object would otherwise fail the whole fusion step."""
     for index, obj in enumerate(frame.objects):
         lat, lon = obj.position.latitude_deg, obj.position.longitude_deg
-        if not (math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90 and -180 <= lon <= 180):
+        if not (_finite(lat, lon) and -90 <= lat <= 90 and -180 <= lon <= 180):
             raise ValidationError(
                 "invalid_position", f"object {obj.object_id} at ({lat}, {lon})", field=f"objects[{index}]"
             )
+        if not _finite(obj.speed_mps, obj.heading_deg):
+            detail = f"object {obj.object_id} speed {obj.speed_mps} m/s heading {obj.heading_deg} deg"
+            raise ValidationError("invalid_motion", detail, field=f"objects[{index}]")
     return frame
 
 

@@ -58,6 +58,15 @@ def test_frames_signals_and_map_reach_vehicles_in_range_only() -> None:
     assert joined[1].signal_timing.revision == 2
 
 
+def test_a_vehicle_entering_range_gets_no_stale_signal_timing() -> None:
+    clock = Clock()
+    hub = VehicleHub(center=CENTRE, service_range_m=300.0, max_signal_age_ms=5_000, clock=clock)
+    hub.publish_signal(signal_pb2.SignalPhaseAndTiming(intersection_id=5, time_unix_ms=clock.now_ms))
+    hub.publish_signal(signal_pb2.SignalPhaseAndTiming(intersection_id=6, time_unix_ms=clock.now_ms - 6_000))
+    watcher = hub.join(NEAR)
+    assert [r.signal_timing.intersection_id for r in _drain(hub, watcher)] == [5]
+
+
 def test_an_item_reaches_the_vehicles_in_its_zone_once() -> None:
     clock = Clock()
     hub = VehicleHub(center=None, service_range_m=300.0, clock=clock)

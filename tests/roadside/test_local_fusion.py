@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import math
 
 import numpy as np
 from v2x.roadside.v1 import perception_pb2
@@ -121,10 +122,13 @@ async def test_sink_takes_frames_for_fusion_and_forwards_the_rest() -> None:
     bad = batch.frames.add(source_id="rsu-7", frame_sequence=2)
     bad.objects.append(perception_pb2.DetectedObject(object_id=1))
     bad.objects[0].position.latitude_deg = 95.0  # out of range
+    fast = batch.frames.add()
+    fast.CopyFrom(batch.frames[0])
+    fast.objects[0].speed_mps = math.nan
     batch.signal_timings.add(intersection_id=12)
     rejections = await LocalFusionSink(inner, fusion, activity).accept(batch)
-    assert [(r.field, r.index, r.sequence) for r in rejections] == [("frames", 1, 4)]
-    assert rejections[0].reason
+    assert [(r.field, r.index, r.sequence) for r in rejections] == [("frames", 1, 4), ("frames", 2, 4)]
+    assert [r.reason.split(":")[0] for r in rejections] == ["invalid_position", "invalid_motion"]
     assert fusion.stats.frames_received == 1
     forwarded = inner.batches[0]
     assert (len(forwarded.frames), len(forwarded.signal_timings), forwarded.sequence) == (0, 1, 4)
