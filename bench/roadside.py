@@ -19,9 +19,9 @@ Loads: `saturated` sends N states as fast as the chain accepts them (backpressur
 buffers. `paced` offers 10,000 states/s (half the 20,000 target) for a few seconds; its p99 minus the
 direct path's p99 is the node's added p99 latency. Figures are medians over the runs; `spread` is
 (max - min) / median of the rates. `cores` are each process's CPU seconds / wall seconds of the run;
-`outbox busy` is the share of the run the outbox's single disk thread spent in append / take_batch /
-acknowledge (bench-side timers wrapped around the product's methods); `node backlog` is the most messages
-the node held for the sink (outbox rows, or queued + unacknowledged in memory; sampled every 10 ms).
+`outbox busy` is the share of the run the outbox's single disk thread spent in its methods (append and
+acknowledge_and_take per batch; bench-side timers wrapped around the product's methods); `node backlog` is
+the most messages the node held for the sink (outbox rows, or queued + unacknowledged in memory; sampled every 10 ms).
 
 Part 2, raw baseline in the same run: a bare `grpc.aio` client stream (`VehicleService.PublishState`,
 256 VehicleStates per write) to a minimal servicer that counts, and the bare `RoadsideService.Publish` bidi
@@ -396,13 +396,18 @@ def uplink_table(results: Sequence[UplinkResult], raw_cstream: float) -> str:
 
 def outbox_table(results: Sequence[UplinkResult]) -> str:
     """Durable runs: the outbox disk thread's mean time per call of each method (median over the runs)."""
-    names = ("append", "take_batch", "acknowledge")
+    names = ("append", "acknowledge_and_take")  # what the node calls per batch (the other two: once per session)
     rows: list[list[object]] = [["durable outbox", *(f"{name} ms/call" for name in names), "calls/run", "busy"]]
     for result in results:
         if result.mode != "durable":
             continue
         per_call = [
-            median_of([run.node["disk_s"][name] / max(1, run.node["disk_calls"][name]) * 1e3 for run in result.runs])
+            median_of(
+                [
+                    run.node["disk_s"].get(name, 0.0) / max(1, run.node["disk_calls"].get(name, 0)) * 1e3
+                    for run in result.runs
+                ]
+            )
             for name in names
         ]
         calls = median_of([float(sum(run.node["disk_calls"].values())) for run in result.runs])

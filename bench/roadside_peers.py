@@ -287,6 +287,9 @@ class SinkRole:
 # ---- roadside node -----------------------------------------------------------------------------------
 
 
+OUTBOX_METHODS = ("append", "acknowledge_and_take", "take_batch", "acknowledge")  # the ones the node calls
+
+
 @dataclass(slots=True)
 class DiskTimes:
     """Time the outbox's disk thread spent per method (bench-side timers around the product's methods)."""
@@ -350,7 +353,7 @@ class RoadsideRole:
         if isinstance(node.uplink, DurableUplink):
             self.disk = DiskTimes()
             outbox = node.uplink.outbox
-            for name in ("append", "take_batch", "acknowledge"):
+            for name in OUTBOX_METHODS:
                 setattr(outbox, name, self.disk.wrap(name, getattr(outbox, name)))
         await node.__aenter__()
         self.node = node

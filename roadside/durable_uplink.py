@@ -2,8 +2,9 @@
 
 `send_many` and `store_batch` return once the messages are committed to disk (the gateway's batch is
 acknowledged then), batches are built from the outbox with persisted numbers, and acknowledgements delete
-them. All disk work runs in one worker thread, never on the event loop. Overflow follows the outbox's
-policy: oldest bulk rows are dropped and counted; when safety messages alone fill it, `send_many` waits
+them: the writer deletes what was acknowledged and takes the next batch in one transaction. All disk work
+runs in one worker thread, never on the event loop. Overflow follows the outbox's policy: oldest bulk rows
+are dropped and counted; when safety messages alone fill it, `send_many` waits
 (backpressure) and raises TimeoutError after `timeout_s`.
 
 Bytes pass through: an inbound batch is stored as one row per field holding the field's wire bytes (one
@@ -70,6 +71,7 @@ class DurableUplink(BatchUplink):
             client_cert_file=client_cert_file,
             client_key_file=client_key_file,
         )
+        self._acked_up_to = 0  # highest sequence the cloud acknowledged; deleted with the writer's next take
 
     @property
     def pending_items(self) -> int:
@@ -131,14 +133,17 @@ class DurableUplink(BatchUplink):
         self._items_ready.set()
 
     async def close(self) -> None:
-        """Close the outbox file and its worker thread."""
+        """Apply the last acknowledgement, close the outbox file and its worker thread."""
+        await self._count_acked(await self._disk(self.outbox.acknowledge, self._acked_up_to))
         await self._disk(self.outbox.close)
         self._executor.shutdown(wait=True)
 
     async def _next_batch(self) -> tuple[int, OutboundBatch]:
+        """Delete what the cloud acknowledged and take the next batch, in one disk transaction."""
         while True:
             self._items_ready.clear()
-            stored = await self._disk(self.outbox.take_batch, self._max_batch)
+            removed, stored = await self._disk(self.outbox.acknowledge_and_take, self._acked_up_to, self._max_batch)
+            await self._count_acked(removed)
             if stored is not None:
                 return stored.sequence, self._request(stored)
             await self._items_ready.wait()
@@ -146,14 +151,21 @@ class DurableUplink(BatchUplink):
                 await asyncio.sleep(self._linger_s)
 
     async def _unacknowledged_batches(self) -> list[tuple[int, OutboundBatch]]:
+        await self._count_acked(await self._disk(self.outbox.acknowledge, self._acked_up_to))
         return [(stored.sequence, self._request(stored)) for stored in await self._disk(self.outbox.unacknowledged)]
 
     async def _on_ack(self, response: rs_pb2.PublishResponse) -> None:
-        removed = await self._disk(self.outbox.acknowledge, response.acknowledged_sequence)
-        self.stats.items_acked += removed
+        """Note the acknowledgement and wake the writer, which deletes the rows together with its next take."""
+        self._acked_up_to = max(self._acked_up_to, response.acknowledged_sequence)
         self.stats.items_rejected += len(response.rejections)
-        async with self._changed:
-            self._changed.notify_all()
+        self._items_ready.set()
+
+    async def _count_acked(self, removed: int) -> None:
+        """Count messages deleted as acknowledged and wake `flush` waiters."""
+        if removed:
+            self.stats.items_acked += removed
+            async with self._changed:
+                self._changed.notify_all()
 
     def _request(self, stored: StoredBatch) -> bytes:
         """The serialized PublishRequest of a stored batch: a fresh header, then the rows' wire bytes."""

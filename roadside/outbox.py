@@ -101,6 +101,10 @@ class Outbox:
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(f"PRAGMA synchronous={'FULL' if durable_sync else 'NORMAL'}")
+        # Debian's SQLite zeroes every deleted row by default (secure_delete=ON): deleting an acknowledged
+        # 60 kB row then rewrites its pages. FAST zeroes only what costs no extra I/O (0.38 -> 0.09 ms per
+        # acknowledge + take of 256 states); the rows hold nothing the file did not already hold in clear.
+        self._db.execute("PRAGMA secure_delete=FAST")
         self._db.executescript(_SCHEMA)
         self._capacity = capacity_items
         with self._transaction():
@@ -156,26 +160,37 @@ class Outbox:
         row larger than `max_items` goes out as a batch of its own.
         """
         with self._transaction():
-            seqs: list[int] = []
-            payloads: list[bytes] = []
-            items = 0
-            cursor = self._db.execute(
-                "SELECT seq, items, payload FROM outbox_rows WHERE batch IS NULL ORDER BY safety DESC, seq"
-            )
-            for seq, count, payload in cursor:
-                if seqs and items + count > max_items:
-                    break
-                seqs.append(seq)
-                payloads.append(payload)
-                items += count
-            cursor.close()
-            if not seqs:
-                return None
-            sequence = self._next_batch
-            self._db.execute(
-                f"UPDATE outbox_rows SET batch = ? WHERE seq IN ({','.join('?' * len(seqs))})", (sequence, *seqs)
-            )
-            self._next_batch += 1
+            return self._take(max_items)
+
+    def acknowledge_and_take(self, up_to_sequence: int, max_items: int) -> tuple[int, StoredBatch | None]:
+        """`acknowledge` then `take_batch` in one transaction (one commit instead of two per batch sent);
+        returns (messages removed, batch taken or None)."""
+        with self._transaction():
+            removed = self._delete_acknowledged(up_to_sequence)
+            stored = self._take(max_items)
+        return self._forget(removed), stored
+
+    def _take(self, max_items: int) -> StoredBatch | None:
+        seqs: list[int] = []
+        payloads: list[bytes] = []
+        items = 0
+        cursor = self._db.execute(
+            "SELECT seq, items, payload FROM outbox_rows WHERE batch IS NULL ORDER BY safety DESC, seq"
+        )
+        for seq, count, payload in cursor:
+            if seqs and items + count > max_items:
+                break
+            seqs.append(seq)
+            payloads.append(payload)
+            items += count
+        cursor.close()
+        if not seqs:
+            return None
+        sequence = self._next_batch
+        self._db.execute(
+            f"UPDATE outbox_rows SET batch = ? WHERE seq IN ({','.join('?' * len(seqs))})", (sequence, *seqs)
+        )
+        self._next_batch += 1
         return StoredBatch(sequence, items, tuple(payloads))
 
     def accepted_sequences(self) -> dict[tuple[str, int], int]:
@@ -198,11 +213,20 @@ class Outbox:
     def acknowledge(self, up_to_sequence: int) -> int:
         """Delete every batch up to `up_to_sequence`; returns how many messages that removed."""
         with self._transaction():
-            removed = self._db.execute(
-                "DELETE FROM outbox_rows WHERE batch <= ? RETURNING field, items, LENGTH(payload)", (up_to_sequence,)
-            ).fetchall()
-            if removed:  # the numbers in use must survive even when the table becomes empty
-                self._set_meta("next_batch", self._next_batch)
+            removed = self._delete_acknowledged(up_to_sequence)
+        return self._forget(removed)
+
+    def _delete_acknowledged(self, up_to_sequence: int) -> list[tuple[str, int, int]]:
+        """Delete the rows of batches <= `up_to_sequence`; their (field, items, payload bytes)."""
+        removed: list[tuple[str, int, int]] = self._db.execute(
+            "DELETE FROM outbox_rows WHERE batch <= ? RETURNING field, items, LENGTH(payload)", (up_to_sequence,)
+        ).fetchall()
+        if removed:  # the numbers in use must survive even when the table becomes empty
+            self._set_meta("next_batch", self._next_batch)
+        return removed
+
+    def _forget(self, removed: list[tuple[str, int, int]]) -> int:
+        """Update the counters for committed deletions; returns the messages removed."""
         for field, items, size in removed:
             self._depth(field).add(-1, -items, -size)
         count = int(sum(items for _, items, _ in removed))

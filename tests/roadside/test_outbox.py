@@ -198,3 +198,20 @@ def test_old_one_row_per_message_file_is_converted_on_open(tmp_path: Path) -> No
     outbox.close()
     tables = {name for (name,) in sqlite3.connect(path).execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert "outbox" not in tables
+
+
+def test_acknowledge_and_take_deletes_the_acked_batch_and_takes_the_next(outbox: Outbox) -> None:
+    outbox.append([_row("vehicle_states", 0, 2, safety=True)])
+    first = outbox.take_batch(10)
+    assert first is not None
+    outbox.append([_row("vehicle_states", 2, 3, safety=True)])
+
+    removed, second = outbox.acknowledge_and_take(first.sequence, 10)
+
+    assert removed == 2
+    assert second is not None
+    assert (second.sequence, _ids(second)) == (first.sequence + 1, ["v-2", "v-3", "v-4"])
+    assert outbox.unacknowledged() == [second]
+    assert (outbox.pending, outbox.depth["vehicle_states"].rows) == (3, 1)
+    assert outbox.acknowledge_and_take(second.sequence, 10) == (3, None)
+    assert outbox.pending == 0
