@@ -304,6 +304,7 @@ class VehicleDownlinkServicer(dl_grpc.VehicleDownlinkServiceServicer):
 class CloudDownlink:
     """Keeps `DownlinkService.WatchDownlink` open to the cloud and feeds the hub (async context manager).
 
+    With `credentials` the channel is TLS, else plaintext (loopback and trusted networks only).
     Reconnects with exponential backoff and jitter whenever the stream ends or fails; the cloud resends
     every currently valid item on reconnect, and the hub sends each vehicle an item at most once.
     """
@@ -317,8 +318,10 @@ class CloudDownlink:
         *,
         default_validity_s: float = 60.0,
         access_token: str | None = None,
+        credentials: grpc.ChannelCredentials | None = None,
     ) -> None:
         self._hub = hub
+        self._credentials = credentials
         self._target = target
         self._request = dl_pb2.WatchDownlinkRequest(rsu_id=rsu_id, zone=area_to_proto(zone))
         self._default_validity_s = default_validity_s
@@ -354,12 +357,18 @@ class CloudDownlink:
     async def _session(self) -> bool:
         """One stream until it ends; True when it delivered anything (the backoff starts over)."""
         received = False
-        async with aio.insecure_channel(self._target) as channel:
+        async with self._channel() as channel:
             stub = dl_grpc.DownlinkServiceStub(channel)
             async for response in stub.WatchDownlink(self._request, metadata=self._metadata):
                 received = True
                 self._take(response)
         return received
+
+    def _channel(self) -> aio.Channel:
+        """TLS with `credentials` (see `roadlink.wire.uplink.channel_credentials`), else plaintext."""
+        if self._credentials is None:
+            return aio.insecure_channel(self._target)
+        return aio.secure_channel(self._target, self._credentials)
 
     def _take(self, response: dl_pb2.WatchDownlinkResponse) -> None:
         now = now_unix_ms()
