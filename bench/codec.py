@@ -1,4 +1,6 @@
-"""Throughput of the J2735 UPER codec (`roadlink.codec`) per core on real BSM captures, with same-run baselines.
+"""Throughput of the J2735 UPER codec (`roadlink.codec`) per core on real BSM, SPaT and MAP captures.
+
+Same-run baselines: upb (the v1 protobuf) for the BSM, pycrate for SPaT and MAP.
 
 Run: `python -m bench.codec [--quick|--full] [--runs R] [--seconds S]` from the repository root (quick is the
 default and takes about 40 s of CPU time on 2 shared cores; full about 90 s).
@@ -20,10 +22,17 @@ i.e. per core, so that other load on a shared machine is not counted as our cost
 - baselines measured in the same run, on the v1 VehicleState protobuf (upb) of the same frames as the
   mapping produces them: `upb parse` (VehicleState.FromString) and `upb parse+from_proto`
   (+ `vehicle_state_from_proto`, the same bytes -> domain VehicleState step as `decode+map`);
-- pycrate (when it is installed; it is not a project dependency): ETSI CAM decode (`from_uper` + `get_val`)
-  and encode (`set_val` + `to_uper`) of the synthetic CAM in ../shared/interop/etsi/synthetic, with
-  pycrate_asn1dir.ITS_CAM_2. Our codec has no CAM (nor SPaT/MAP) description yet and pycrate ships no J2735
-  BSM, so there is no message both decode and `speedup_vs_pycrate_min` is null; the CAM rate is context only.
+- SPaT and MAP against pycrate, on the same messages in the same run: `spat3` (the three distinct real SPaT
+  frames: CARMA SPaT_1, SPaT_2 and the jpo-ode frame, 28-103 B) and `map5` (CARMA MAP_1..MAP_4 and the jpo-ode
+  MAP, 62-965 B). Ours: `decode` = `decode_frame(frame bytes)` (MessageFrame header + SPAT/MapData into plain
+  Python values), `encode` = `encode_frame(decoded frame)`. pycrate (pycrate_asn1dir.ITS_IS, the ISO TS 19091
+  module J2735 shares; it has no J2735 MessageFrame, so it gets the frame's open-type content, less work than
+  ours): `pycrate decode` = `from_uper(content)` + `get_val()`, `pycrate encode` = `set_val(value)` + `to_uper()`.
+  Before timing, pycrate must decode and re-encode every content to its bytes. `speedup_vs_pycrate_min` is the
+  lowest of our rate / pycrate's rate over (SPaT, MAP) x (decode, encode); each ratio is also reported.
+- pycrate's ETSI CAM decode and encode of the synthetic CAM in ../shared/interop/etsi/synthetic
+  (pycrate_asn1dir.ITS_CAM_2) as context: our codec has no CAM description yet.
+pycrate is no project dependency; without it the pycrate figures and the speedup are null.
 
 Runs are interleaved (mode A, B, C, A, B, C, ...) after one warm-up pass per mode, which also sizes each run to
 about `--seconds` of CPU time; each figure is the median over the runs, and `spread` is (max - min) / median of
@@ -41,6 +50,7 @@ import json
 import platform
 import sys
 import time
+import xml.etree.ElementTree as ET
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,6 +62,7 @@ from v2x.vehicle.v1 import vehicle_pb2
 
 from bench.report import Figure, format_table, headline_line, median_of
 from roadlink.codec import decode_frame, encode_frame, frame_to_vehicle_state, split_frames
+from roadlink.codec.j2735 import MESSAGES, MessageFrame
 from roadlink.wire.convert import vehicle_state_from_proto, vehicle_state_to_proto
 from tests.codec import captures
 
@@ -67,10 +78,10 @@ ETSI_VECTORS = Path(__file__).resolve().parent.parent.parent / "shared" / "inter
 ETSI_VECTORS_FILE = ETSI_VECTORS / "etsi_vectors.json"
 CAM_VECTOR = "cam_en302637-2_v1.4.1_passenger_car"
 
-SPEEDUP_NOTE = (
-    "no message type is implemented by both: pycrate ships ETSI CAM/DENM and ISO 19091 SPaT/MAP but no J2735 BSM, "
-    "and roadlink.codec has only the J2735 BSM so far (SPaT/MAP/CAM come later in issue 7)"
-)
+SPEEDUP_TARGET = 3.0
+"""Issue 7: SPaT / MAP / CAM at least 3x faster than pycrate."""
+
+INTERSECTION_SETS = ("spat3", "map5")
 
 Pass = Callable[[], int]
 
@@ -223,6 +234,78 @@ def split_mode(stream: bytes, frame_count: int) -> Mode:
     return Mode("split stream", "stream128", len(stream) / frame_count, split)
 
 
+def _ode_frame(name: str) -> bytes:
+    """The frame of a jpo-ode decoder-output-*.xml (`metadata/asn1`, less what follows the frame)."""
+    root = ET.parse(captures.DATA / name).getroot()
+    payload = bytes.fromhex("".join(root.findtext("metadata/asn1", "").split()))
+    _, used = MessageFrame.decode_prefix(payload)
+    return payload[:used]
+
+
+def intersection_frames() -> dict[str, list[bytes]]:
+    """The real SPaT and MAP frames, one list per set (each frame once)."""
+    return {
+        "spat3": [captures.carma_hex("SPaT_1"), captures.carma_hex("SPaT_2"), _ode_frame("decoder-output-spat.xml")],
+        "map5": [captures.carma_hex(f"MAP_{i}") for i in range(1, 5)] + [_ode_frame("decoder-output-map.xml")],
+    }
+
+
+def intersection_modes(name: str, frames: Sequence[bytes], pycrate_type: Any) -> list[Mode]:
+    """Our decode / encode of the frames and, when `pycrate_type` is given, pycrate's of their contents."""
+    decoded = [decode_frame(frame) for frame in frames]
+    if [encode_frame(value) for value in decoded] != list(frames):
+        raise RuntimeError(f"{name}: re-encoding does not reproduce the frames")
+    size = sum(map(len, frames)) / len(frames)
+
+    def decode() -> int:
+        for frame in frames:
+            decode_frame(frame)
+        return len(frames)
+
+    def encode() -> int:
+        for value in decoded:
+            encode_frame(value)
+        return len(decoded)
+
+    modes = [Mode("decode", name, size, decode), Mode("encode", name, size, encode)]
+    if pycrate_type is None:
+        return modes
+    contents = [bytes(MESSAGES[value["messageId"]].encode(value["value"])) for value in decoded]
+    values = []
+    for content in contents:
+        pycrate_type.from_uper(content)
+        values.append(pycrate_type.get_val())
+        pycrate_type.set_val(values[-1])
+        if pycrate_type.to_uper() != content:
+            raise RuntimeError(f"{name}: pycrate does not re-encode a content to its bytes")
+
+    def pycrate_decode() -> int:
+        for content in contents:
+            pycrate_type.from_uper(content)
+            pycrate_type.get_val()
+        return len(contents)
+
+    def pycrate_encode() -> int:
+        for value in values:
+            pycrate_type.set_val(value)
+            pycrate_type.to_uper()
+        return len(values)
+
+    return [
+        *modes,
+        Mode("pycrate decode", name, size, pycrate_decode),
+        Mode("pycrate encode", name, size, pycrate_encode),
+    ]
+
+
+def pycrate_intersection_types() -> dict[str, Any]:
+    """pycrate's ISO TS 19091 SPAT and MapData types by set name (empty when pycrate is not installed)."""
+    if importlib.util.find_spec("pycrate_asn1dir") is None:
+        return {}
+    dsrc: Any = importlib.import_module("pycrate_asn1dir.ITS_IS").DSRC
+    return {"spat3": dsrc.SPAT, "map5": dsrc.MapData}
+
+
 @dataclass(frozen=True, slots=True)
 class Pycrate:
     """pycrate's CAM modes, or why there are none; `version` is the installed pycrate's."""
@@ -328,11 +411,14 @@ def table(results: Sequence[Result]) -> str:
     return format_table(rows)
 
 
-def speedup_note(pycrate: Pycrate) -> str:
-    """Why `speedup_vs_pycrate_min` is null, and what was measured of pycrate instead."""
-    if pycrate.reason is not None:
-        return f"{SPEEDUP_NOTE}; pycrate not measured: {pycrate.reason}"
-    return f"{SPEEDUP_NOTE}; pycrate's CAM decode and encode are measured as context only"
+def speedups(results: Sequence[Result]) -> dict[str, float]:
+    """Our rate / pycrate's on the same SPaT and MAP frames, per set and operation (empty without pycrate)."""
+    out: dict[str, float] = {}
+    for name in INTERSECTION_SETS:
+        for op in ("decode", "encode"):
+            if any(r.mode.name == f"pycrate {op}" and r.mode.data == name for r in results):
+                out[f"{name}_{op}"] = rate_of(results, op, name) / rate_of(results, f"pycrate {op}", name)
+    return out
 
 
 def headline(
@@ -353,9 +439,20 @@ def headline(
         "bsm_decode_map_per_s": round(min(decode_map.values())),
         "bsm_decode_target_per_s": BSM_DECODE_TARGET_PER_S,
         "bsm_decode_target_met": min(decode.values()) >= BSM_DECODE_TARGET_PER_S,
-        "speedup_vs_pycrate_min": None,
-        "speedup_note": speedup_note(pycrate),
     }
+    ratios = speedups(results)
+    figures |= {
+        "speedup_vs_pycrate_min": round(min(ratios.values()), 2) if ratios else None,
+        "speedup_target": SPEEDUP_TARGET,
+        "speedup_target_met": min(ratios.values()) >= SPEEDUP_TARGET if ratios else None,
+    }
+    for key, ratio in ratios.items():
+        figures[f"{key}_speedup_vs_pycrate"] = round(ratio, 2)
+    for name in INTERSECTION_SETS:
+        for op in ("decode", "encode"):
+            figures[f"{name}_{op}_per_s"] = round(rate_of(results, op, name))
+            pyc = [r.rate for r in results if r.mode.name == f"pycrate {op}" and r.mode.data == name]
+            figures[f"{name}_pycrate_{op}_per_s"] = round(pyc[0]) if pyc else None
     for name in names:
         figures |= {
             f"{name}_decode_per_s": round(decode[name]),
@@ -417,6 +514,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     stream, sets = load_sets()
     pycrate = pycrate_modes()
     modes = [mode for cs in sets for mode in codec_modes(cs)]
+    pycrate_types = pycrate_intersection_types()
+    for name, frames in intersection_frames().items():
+        modes += intersection_modes(name, frames, pycrate_types.get(name))
     modes += [split_mode(stream, len(sets[0].frames)), *pycrate.modes]
     results = run_modes(modes, profile)
     print(
