@@ -4,8 +4,9 @@ Two sources feed it: the node's picture (`Picture.advisories_in`, the hazards th
 fused tracks) and a `DownlinkBoard` of items issued explicitly (road-side information such as road works or
 signs, and advisories issued by operators or other systems). Each RSU keeps one `WatchDownlink` stream
 open; the stream sends every item currently valid in the RSU's zone, then, whenever the picture or the
-board changes (and at least every `heartbeat_s`), the items that are new or changed since. Items whose
-validity has ended are never sent.
+board changes, the items that are new or changed since. When nothing changed for `heartbeat_s`, it sends an
+empty keepalive, so the RSU can tell a quiet stream from a dead one. Items whose validity has ended are
+never sent.
 
 Bounds: the board holds at most `max_items` items; issuing more drops the one that expires first (counted
 in `dropped`). Expired items are removed whenever the board is read or written. A stream remembers what it
@@ -142,12 +143,15 @@ class DownlinkServicer(dl_grpc.DownlinkServiceServicer):
             raise ValidationError("invalid_request", "rsu_id and zone must be set", field="zone")
         zone = area_from_proto(request.zone)
         sent: dict[str, int] = {}
+        changed = False
         while True:
             version = self._feed.version
             response = self._changes(zone, sent)
             if response is not None:
                 yield response
-            await self._feed.wait_newer(version, self._heartbeat_s)
+            elif not changed:  # a quiet heartbeat: an empty keepalive shows the stream is alive
+                yield dl_pb2.WatchDownlinkResponse(sent_time_unix_ms=now_unix_ms())
+            changed = await self._feed.wait_newer(version, self._heartbeat_s)
 
     def _changes(self, zone: Area, sent: dict[str, int]) -> dl_pb2.WatchDownlinkResponse | None:
         """Items in `zone` not sent yet (or changed since); forgets sent items that are gone."""

@@ -305,7 +305,8 @@ class CloudDownlink:
     """Keeps `DownlinkService.WatchDownlink` open to the cloud and feeds the hub (async context manager).
 
     With `credentials` the channel is TLS, else plaintext (loopback and trusted networks only).
-    Reconnects with exponential backoff and jitter whenever the stream ends or fails; the cloud resends
+    Reconnects with exponential backoff and jitter whenever the stream ends, fails, or stays silent for
+    `idle_timeout_s` (the cloud sends a keepalive about every second); the cloud resends
     every currently valid item on reconnect, and the hub sends each vehicle an item at most once.
     """
 
@@ -319,8 +320,10 @@ class CloudDownlink:
         default_validity_s: float = 60.0,
         access_token: str | None = None,
         credentials: grpc.ChannelCredentials | None = None,
+        idle_timeout_s: float = 10.0,
     ) -> None:
         self._hub = hub
+        self._idle_timeout_s = idle_timeout_s
         self._credentials = credentials
         self._target = target
         self._request = dl_pb2.WatchDownlinkRequest(rsu_id=rsu_id, zone=area_to_proto(zone))
@@ -347,21 +350,25 @@ class CloudDownlink:
         while True:
             try:
                 received = await self._session()
-            except grpc.RpcError as exc:
-                _log.info("cloud downlink stream failed: %s", exc.code())
+            except (grpc.RpcError, TimeoutError) as exc:
+                _log.info("cloud downlink stream failed: %r", exc)
                 received = False
             attempt = 0 if received else attempt + 1
             self.reconnects += 1
             await asyncio.sleep(backoff.delay_s(attempt))
 
     async def _session(self) -> bool:
-        """One stream until it ends; True when it delivered anything (the backoff starts over)."""
+        """One stream until it ends, fails or stays silent for `idle_timeout_s` (TimeoutError); True when
+        it delivered anything (the backoff starts over)."""
         received = False
         async with self._channel() as channel:
-            stub = dl_grpc.DownlinkServiceStub(channel)
-            async for response in stub.WatchDownlink(self._request, metadata=self._metadata):
-                received = True
-                self._take(response)
+            call = dl_grpc.DownlinkServiceStub(channel).WatchDownlink(self._request, metadata=self._metadata)
+            try:
+                while (response := await asyncio.wait_for(call.read(), self._idle_timeout_s)) is not aio.EOF:
+                    received = True
+                    self._take(response)
+            finally:
+                call.cancel()
         return received
 
     def _channel(self) -> aio.Channel:

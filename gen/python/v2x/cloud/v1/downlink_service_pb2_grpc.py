@@ -49,8 +49,9 @@ class DownlinkServiceServicer:
     def WatchDownlink(self, request, context):
         """Streams the advisories and road-side information that apply to the zone of one RSU: first every item
         currently valid there, then each new or changed item as the cloud issues it. Items carry their own
-        validity; the RSU stops delivering an item when its validity ends. The stream stays open until the
-        client closes it.
+        validity; the RSU stops delivering an item when its validity ends. When nothing changed for about a
+        second, the cloud sends an empty response (a keepalive), so the RSU can tell a quiet stream from a dead
+        one. The stream stays open until the client closes it.
         Status codes: OK (client closed the stream); INVALID_ARGUMENT (empty rsu_id or no zone);
         UNAVAILABLE (the node is shutting down: reconnect with backoff); UNAUTHENTICATED (no valid credentials).
         """
