@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Self
 
+import numpy as np
+
 from cloud.change_feed import ChangeFeed
 from cloud.road_context import RoadContext
 from cloud.tile_handover import Handover, HandoverRouter, TileGate
@@ -42,6 +44,7 @@ from roadlink.domain.spatial import Area, Position
 from roadlink.domain.vehicle import VehicleState
 from roadlink.fusion.convert import detections_from_frames, detections_from_vehicle_states, tracks_from_table
 from roadlink.fusion.detections import Detections
+from roadlink.fusion.state import TrackTable
 from roadlink.fusion.tracker import Tracker, TrackerConfig
 
 __all__ = ["FusedPicture"]
@@ -207,15 +210,28 @@ class FusedPicture:
         )
         now = now_unix_ms()
         table = self._tracker.step(now, detections if len(detections) else None)
-        tracks = tracks_from_table(table, origin, self._tracker.source_names)
         outgoing: list[Handover] = []
         if self._gate is not None:
-            self._gate.receive(step.handovers)
-            tracks, outgoing = self._gate.apply(tracks, now)
+            table, outgoing = self._gated(self._gate, table, step, now)
+        tracks = tracks_from_table(table, origin, self._tracker.source_names)
         advisories = detect_all(
             tracks, now, road_map=step.road_map, signals=step.signals, stalled=self._stalled, origin=origin
         )
         return _StepOutput(tuple(tracks), tuple(advisories), outgoing)
+
+    def _gated(
+        self, gate: TileGate, table: TrackTable, step: _StepInput, now: int
+    ) -> tuple[TrackTable, list[Handover]]:
+        """The rows of this node's tiles under their global ids, and the handovers of the rows that left them."""
+        gate.receive(step.handovers)
+        states = table.states
+        latitude, longitude, _ = step.origin.to_geodetic(states[:, 0], states[:, 1], np.zeros(len(table)))
+        decision = gate.apply(table.ids.astype(np.int64), latitude, longitude, table.vehicle_ids, now)
+        leaving = table.take(decision.handover_rows)
+        handovers = gate.handovers(decision, tracks_from_table(leaving, step.origin, self._tracker.source_names))
+        published = table.take(decision.publish_rows)
+        published.ids[:] = decision.publish_ids
+        return published, handovers
 
     def _set_origin(self, position: Position | None) -> None:
         if self._origin is None and position is not None:

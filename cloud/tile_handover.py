@@ -30,19 +30,22 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 import numpy as np
+from numpy.typing import NDArray
 
 from roadlink.domain.errors import ConfigurationError
 from roadlink.domain.geodesy import FloatArray, LocalOrigin
 from roadlink.domain.situation import Track
 from roadlink.domain.spatial import Position
-from roadlink.fusion.state import BoolArray
+from roadlink.fusion.state import BoolArray, IntArray, encode_vehicle_ids
 from roadlink.fusion.tiling import StaticTileOwnership, TileGrid, TileKey, TileOwnership
 
 __all__ = [
+    "GateDecision",
+    "GateStats",
     "Handover",
     "HandoverRouter",
     "InProcessHandoverRouter",
@@ -155,15 +158,34 @@ class GateStats:
     expired_handovers: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class GateDecision:
+    """What to publish and what to hand over, by row of the gate's input.
+
+    Attributes:
+        publish_rows: ``(K,)`` rows to publish, ascending.
+        publish_ids: ``(K,)`` their global ids.
+        handover_rows: ``(H,)`` rows to hand over (not published here any more).
+        handover_ids: ``(H,)`` their global ids.
+        handover_to: ``H`` owner node ids.
+    """
+
+    publish_rows: IntArray
+    publish_ids: IntArray
+    handover_rows: IntArray
+    handover_ids: IntArray
+    handover_to: tuple[str, ...]
+
+
 @dataclass(slots=True)
 class _Snapshot:
-    """The tracker's tracks of one step as arrays in the grid frame (row ``k`` is ``tracks[k]``)."""
+    """The tracker's rows of one step in the grid frame: ``(N,)`` local ids, ``(N, 2)`` metres, tiles, home mask."""
 
-    tracks: Sequence[Track]
+    local_ids: list[int]
     enu_m: FloatArray
-    tiles: np.ndarray
+    tiles: IntArray
     home: BoolArray
-    local_ids: list[int] = field(default_factory=list)
+    vehicle_ids: NDArray[np.bytes_]
 
 
 class TileGate:
@@ -186,32 +208,65 @@ class TileGate:
         """Queue handovers addressed to this node until a local track matches them."""
         self._pending.extend(h for h in handovers if h.to_node == self.node_id)
 
-    def apply(self, tracks: Sequence[Track], now_ms: int) -> tuple[list[Track], list[Handover]]:
-        """The tracks to publish (global ids, own tiles only) and the handovers to send.
+    def apply(
+        self,
+        local_ids: IntArray,
+        latitude_deg: FloatArray,
+        longitude_deg: FloatArray,
+        vehicle_ids: NDArray[np.bytes_],
+        now_ms: int,
+    ) -> GateDecision:
+        """Decide, for the tracker's snapshot at ``now_ms``, what this node publishes and hands over.
 
         Args:
-            tracks: The tracker's snapshot at ``now_ms`` (local ids).
+            local_ids: ``(N,)`` the tracker's track ids.
+            latitude_deg: ``(N,)`` WGS84 latitudes of the tracks at ``now_ms``.
+            longitude_deg: ``(N,)`` WGS84 longitudes.
+            vehicle_ids: ``(N,)`` encoded vehicle ids (:func:`roadlink.fusion.state.encode_vehicle_ids`).
             now_ms: The snapshot time, unix ms.
         """
-        snap = self._snapshot(tracks)
+        enu = self.grid.enu_of(latitude_deg, longitude_deg)
+        tiles = self.grid.tiles_of_enu(enu[:, 0], enu[:, 1])
+        home = self.ownership.owned_by(self.node_id, tiles)
+        snap = _Snapshot(np.asarray(local_ids).tolist(), enu, tiles, home, np.asarray(vehicle_ids))
         self._forget_gone(snap.local_ids)
         self._adopt_pending(snap, now_ms)
         self._claim_new(snap, now_ms)
-        outgoing = self._hand_over(snap)
-        published = [
-            replace(track, track_id=self._entries[local].global_id)
-            for track, local, home in zip(snap.tracks, snap.local_ids, snap.home.tolist(), strict=True)
-            if home and self._publishes(local, now_ms)
-        ]
-        return published, outgoing
+        handover_rows, handover_to = self._hand_over(snap, now_ms)
+        rows = [k for k in np.flatnonzero(home).tolist() if self._publishes(snap.local_ids[k], now_ms)]
+        return GateDecision(
+            publish_rows=np.array(rows, dtype=np.int64),
+            publish_ids=self._global_ids(snap, rows),
+            handover_rows=np.array(handover_rows, dtype=np.int64),
+            handover_ids=self._global_ids(snap, handover_rows),
+            handover_to=tuple(handover_to),
+        )
 
-    def _snapshot(self, tracks: Sequence[Track]) -> _Snapshot:
-        latitude = np.array([t.position.latitude_deg for t in tracks], dtype=np.float64)
-        longitude = np.array([t.position.longitude_deg for t in tracks], dtype=np.float64)
-        enu = self.grid.enu_of(latitude, longitude)
-        tiles = self.grid.tiles_of_enu(enu[:, 0], enu[:, 1])
-        home = self.ownership.owned_by(self.node_id, tiles)
-        return _Snapshot(tracks, enu, tiles, home, [t.track_id for t in tracks])
+    def apply_tracks(self, tracks: Sequence[Track], now_ms: int) -> tuple[list[Track], list[Handover]]:
+        """:meth:`apply` for domain tracks (a convenience off the hot path): the published tracks and handovers."""
+        decision = self.apply(
+            np.array([t.track_id for t in tracks], dtype=np.int64),
+            np.array([t.position.latitude_deg for t in tracks], dtype=np.float64),
+            np.array([t.position.longitude_deg for t in tracks], dtype=np.float64),
+            encode_vehicle_ids([t.vehicle_temporary_id for t in tracks]),
+            now_ms,
+        )
+        published = [
+            replace(tracks[row], track_id=global_id)
+            for row, global_id in zip(decision.publish_rows.tolist(), decision.publish_ids.tolist(), strict=True)
+        ]
+        return published, self.handovers(decision, [tracks[row] for row in decision.handover_rows.tolist()])
+
+    def handovers(self, decision: GateDecision, tracks: Sequence[Track]) -> list[Handover]:
+        """The handovers of ``decision`` from the tracks of its ``handover_rows`` (in that order)."""
+        ids, owners = decision.handover_ids.tolist(), decision.handover_to
+        return [
+            Handover(self.node_id, owner, replace(track, track_id=global_id))
+            for track, global_id, owner in zip(tracks, ids, owners, strict=True)
+        ]
+
+    def _global_ids(self, snap: _Snapshot, rows: list[int]) -> IntArray:
+        return np.array([self._entries[snap.local_ids[k]].global_id for k in rows], dtype=np.int64)
 
     def _forget_gone(self, local_ids: list[int]) -> None:
         alive = set(local_ids)
@@ -251,12 +306,12 @@ class TileGate:
     def _match_row(self, track: Track, snap: _Snapshot, now_ms: int) -> int | None:
         """The unmapped local track with the same vehicle id, else the nearest within the match radius."""
         free = np.array([local not in self._entries for local in snap.local_ids], dtype=bool)
-        if track.vehicle_temporary_id:
-            for row in np.flatnonzero(free).tolist():
-                if snap.tracks[row].vehicle_temporary_id == track.vehicle_temporary_id:
-                    return int(row)
         if not free.any():
             return None
+        if track.vehicle_temporary_id:
+            same = free & (snap.vehicle_ids == encode_vehicle_ids([track.vehicle_temporary_id])[0])
+            if same.any():
+                return int(np.argmax(same))
         expected = self._predicted_enu(track, now_ms)
         distance = np.where(free, np.hypot(*(snap.enu_m - expected).T), np.inf)
         row = int(np.argmin(distance))
@@ -276,7 +331,7 @@ class TileGate:
 
     def _claim_new(self, snap: _Snapshot, now_ms: int) -> None:
         """Give fresh global ids to new local tracks in this node's tiles (after a wait near a border)."""
-        rows = [k for k, local in enumerate(snap.local_ids) if snap.home[k] and local not in self._entries]
+        rows = [k for k in np.flatnonzero(snap.home).tolist() if snap.local_ids[k] not in self._entries]
         if not rows:
             return
         near = self._near_foreign(snap.enu_m[rows])
@@ -297,9 +352,10 @@ class TileGate:
         foreign = np.array([owner not in (None, self.node_id) for owner in owners], dtype=bool)
         return np.asarray(foreign[inverse.reshape(-1)].reshape(len(_BORDER_OFFSETS), -1).any(axis=0), dtype=bool)
 
-    def _hand_over(self, snap: _Snapshot) -> list[Handover]:
-        """Handovers of this node's published tracks that are now in another node's tile."""
-        outgoing = []
+    def _hand_over(self, snap: _Snapshot, now_ms: int) -> tuple[list[int], list[str]]:
+        """Rows and new owners of this node's published tracks that are now in another node's tile."""
+        rows: list[int] = []
+        owners: list[str] = []
         for row in np.flatnonzero(~snap.home).tolist():
             entry = self._entries.get(snap.local_ids[row])
             if entry is None or entry.released_ms is not None:
@@ -309,10 +365,11 @@ class TileGate:
             owner = self.ownership.owner_of(_key(snap.tiles[row]))
             if owner is None or owner == self.node_id:
                 continue
-            entry.released_ms = int(snap.tracks[row].time_unix_ms)
-            outgoing.append(Handover(self.node_id, owner, replace(snap.tracks[row], track_id=entry.global_id)))
+            entry.released_ms = now_ms
+            rows.append(row)
+            owners.append(owner)
             self.stats.handed_over += 1
-        return outgoing
+        return rows, owners
 
     def _publishes(self, local: int, now_ms: int) -> bool:
         """Whether a local track in this node's tiles is published now (reclaiming a lost released one)."""
@@ -329,5 +386,5 @@ class TileGate:
         return True
 
 
-def _key(tile: np.ndarray) -> TileKey:
+def _key(tile: IntArray) -> TileKey:
     return int(tile[0]), int(tile[1])

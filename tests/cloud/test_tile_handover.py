@@ -54,8 +54,8 @@ class Pair:
         self.router.register("east", self.east.receive)
 
     def step(self, now_ms: int, west_tracks: list[Track], east_tracks: list[Track]) -> None:
-        west_out, west_handovers = self.west.apply(west_tracks, now_ms)
-        east_out, east_handovers = self.east.apply(east_tracks, now_ms)
+        west_out, west_handovers = self.west.apply_tracks(west_tracks, now_ms)
+        east_out, east_handovers = self.east.apply_tracks(east_tracks, now_ms)
         self.router.send([*west_handovers, *east_handovers])
         self.published.append(([t.track_id for t in west_out], [t.track_id for t in east_out]))
 
@@ -100,16 +100,16 @@ def test_without_handovers_each_node_would_mint_its_own_id() -> None:
 
 def test_a_track_far_from_any_border_gets_a_global_id_at_once() -> None:
     gate = TileGate("east", GRID, OWNERSHIP)
-    published, handovers = gate.apply([_track(7, 50.0, T0_MS)], T0_MS)
+    published, handovers = gate.apply_tracks([_track(7, 50.0, T0_MS)], T0_MS)
     assert [t.track_id for t in published] == [(1 << 40) + 7]  # "east" is the first owner in sorted order
     assert handovers == []
 
 
 def test_a_new_track_near_a_foreign_tile_waits_for_a_handover_then_claims() -> None:
     gate = TileGate("east", GRID, OWNERSHIP, TileGateConfig(border_margin_m=30.0, claim_timeout_ms=1_000))
-    waiting, _ = gate.apply([_track(7, 10.0, T0_MS)], T0_MS)
-    still, _ = gate.apply([_track(7, 11.0, T0_MS + 900)], T0_MS + 900)
-    claimed, _ = gate.apply([_track(7, 12.0, T0_MS + 1_000)], T0_MS + 1_000)
+    waiting, _ = gate.apply_tracks([_track(7, 10.0, T0_MS)], T0_MS)
+    still, _ = gate.apply_tracks([_track(7, 11.0, T0_MS + 900)], T0_MS + 900)
+    claimed, _ = gate.apply_tracks([_track(7, 12.0, T0_MS + 1_000)], T0_MS + 1_000)
     assert (waiting, still) == ([], [])
     assert [t.track_id for t in claimed] == [(1 << 40) + 7]
 
@@ -120,7 +120,7 @@ def test_a_handover_is_matched_by_vehicle_id_before_position() -> None:
     gate.receive([Handover("west", "east", handed)])
     near = _track(1, 2.0, T0_MS)
     same_car = _track(2, 14.0, T0_MS, vehicle=b"\x01\x02\x03\x04")
-    published, _ = gate.apply([near, same_car], T0_MS)
+    published, _ = gate.apply_tracks([near, same_car], T0_MS)
     by_local = {t.vehicle_temporary_id: t.track_id for t in published}
     assert by_local[b"\x01\x02\x03\x04"] == 99
 
@@ -128,18 +128,18 @@ def test_a_handover_is_matched_by_vehicle_id_before_position() -> None:
 def test_an_unmatched_handover_expires() -> None:
     gate = TileGate("east", GRID, OWNERSHIP, TileGateConfig(handover_ttl_ms=500))
     gate.receive([Handover("west", "east", _track(99, 2.0, T0_MS))])
-    gate.apply([], T0_MS + 400)
-    gate.apply([], T0_MS + 600)
-    published, _ = gate.apply([_track(1, 7.0, T0_MS + 700)], T0_MS + 700)
+    gate.apply_tracks([], T0_MS + 400)
+    gate.apply_tracks([], T0_MS + 600)
+    published, _ = gate.apply_tracks([_track(1, 7.0, T0_MS + 700)], T0_MS + 700)
     assert gate.stats.expired_handovers == 1
     assert published == []  # near the border: waits for a handover of its own
 
 
 def test_a_released_track_that_the_neighbour_lost_is_taken_back_under_its_id() -> None:
     gate = TileGate("west", GRID, OWNERSHIP, TileGateConfig(claim_timeout_ms=1_000))
-    (first,), _ = gate.apply([_track(4, -50.0, T0_MS)], T0_MS)
-    _, (handover,) = gate.apply([_track(4, 1.0, T0_MS + 100)], T0_MS + 100)
-    back = [gate.apply([_track(4, -2.0, T0_MS + t)], T0_MS + t)[0] for t in (200, 1_100, 1_200)]
+    (first,), _ = gate.apply_tracks([_track(4, -50.0, T0_MS)], T0_MS)
+    _, (handover,) = gate.apply_tracks([_track(4, 1.0, T0_MS + 100)], T0_MS + 100)
+    back = [gate.apply_tracks([_track(4, -2.0, T0_MS + t)], T0_MS + t)[0] for t in (200, 1_100, 1_200)]
     assert handover.track.track_id == first.track_id
     assert back[0] == []
     assert back[1] == []

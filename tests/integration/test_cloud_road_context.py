@@ -258,3 +258,16 @@ async def test_an_rsu_watching_its_zone_gets_an_advisory_whose_zone_reaches_into
     assert not rsu_zone.contains(advisory_zone.center)
     assert not update.tracks  # the car itself is outside the zone
     assert len(advisory.track_ids) == 1
+
+
+async def test_a_car_that_cannot_stop_before_the_red_stop_line_gets_a_red_light_advisory() -> None:
+    red_light = situation_pb2.ADVISORY_TYPE_RED_LIGHT_VIOLATION
+    update = await _drive_and_watch(
+        lambda t: (0.0, -60.0 + 13.0 * t), 13.0, 0.0, lambda u: bool(_advisories(u, red_light))
+    )
+    (advisory,) = _advisories(update, red_light)
+    (track,) = update.tracks
+    assert list(advisory.track_ids) == [track.track_id]
+    assert advisory.HasField("time_to_event_s")
+    assert 0 < advisory.time_to_event_s < 3
+    assert "intersection 7" in advisory.description
