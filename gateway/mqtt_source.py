@@ -21,6 +21,10 @@ node out of order across workers; every frame carries its source time, and consu
 cloud store keeps the newest, fusion reorders within its window). A worker never holds frames then (each
 sees only part of a stream, so gaps are normal): its reorder window is 0.
 
+Reconnects: paho's network thread reconnects after a lost session or a failed attempt, waiting an
+exponential backoff with full jitter (`roadlink.wire.backoff.Backoff`, from `mqtt_reconnect_initial_s` up to
+`mqtt_reconnect_max_s`; reset by a successful CONNACK).
+
 Invalid messages are published to `<dead_letter_prefix>/<original topic>` as JSON
 {topic, reason, detail, field, receive_time_unix_ms, payload_base64}, counted by reason and logged; the
 stream goes on.
@@ -36,6 +40,7 @@ import json
 import logging
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -50,6 +55,7 @@ from gateway.pipeline import Pipeline
 from gateway.reorder import OrderingStats, Released, ReorderWindow
 from gateway.settings import GatewaySettings
 from roadlink.domain.errors import ConfigurationError, ValidationError
+from roadlink.wire.backoff import Backoff
 from roadlink.wire.uplink import BatchUplink
 
 __all__ = ["MqttSource", "broker_address"]
@@ -114,12 +120,16 @@ class MqttSource:
         self._wake_pending = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._client: paho.Client | None = None
+        self._backoff = Backoff(settings.mqtt_reconnect_initial_s, settings.mqtt_reconnect_max_s)
+        self._attempt = 0  # failed attempts since the last successful connect; paho thread only
+        self.reconnect_delays_s: deque[float] = deque(maxlen=64)
+        """The most recent reconnect waits, seconds (newest last)."""
         self.dead_lettered = 0
         self.acked = 0
         self.connected = asyncio.Event()
 
     async def run(self) -> None:
-        """Consume until cancelled; paho reconnects by itself with a growing delay."""
+        """Consume until cancelled; paho's thread reconnects, waiting as `_schedule_reconnect` says."""
         self._loop = asyncio.get_running_loop()
         client = self._client = self._make_client()
         if self._settings.mqtt_version == 5:
@@ -144,9 +154,9 @@ class MqttSource:
             protocol=paho.MQTTv5 if v5 else paho.MQTTv311,
             manual_ack=True,
         )
-        client.reconnect_delay_set(min_delay=1, max_delay=10)
         client.max_inflight_messages_set(1_000)
         client.on_connect = self._on_connect
+        client.on_connect_fail = self._on_connect_fail
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
         return client
@@ -163,6 +173,7 @@ class MqttSource:
         if reason.is_failure:
             _log.warning("MQTT connect to %s:%d refused: %s", self._host, self._port, reason)
             return
+        self._attempt = 0
         client.subscribe([(self._subscription(route.topic_filter), 1) for route in self._settings.routes])
         self._call_soon(self.connected.set)
 
@@ -174,6 +185,23 @@ class MqttSource:
         level = logging.INFO if reason.value == 0 else logging.WARNING  # 0: we disconnected on purpose
         _log.log(level, "MQTT session to %s:%d ended: %s", self._host, self._port, reason)
         self._call_soon(self.connected.clear)
+        self._schedule_reconnect(client)
+
+    def _on_connect_fail(self, client: paho.Client, userdata: Any) -> None:
+        _log.warning("MQTT connect to %s:%d failed (attempt %d)", self._host, self._port, self._attempt + 1)
+        self._schedule_reconnect(client)
+
+    def _schedule_reconnect(self, client: paho.Client) -> None:
+        """Set the wait before paho's next connection attempt: exponential backoff with full jitter.
+
+        paho's own schedule doubles a fixed delay, so every gateway cut off by one broker restart would
+        come back in the same instant; a delay drawn uniformly from [0, min(max, initial * 2^attempt)] spreads
+        them. Setting min = max pins paho's next wait to exactly that value (paho runs it in its thread).
+        """
+        delay_s = self._backoff.delay_s(self._attempt)
+        self._attempt += 1
+        self.reconnect_delays_s.append(delay_s)
+        client.reconnect_delay_set(delay_s, delay_s)  # type: ignore[arg-type]  # annotated int; sleeps float s
 
     def _on_message(self, client: paho.Client, userdata: Any, message: paho.MQTTMessage) -> None:
         inbound = _Inbound(message.topic, bytes(message.payload), message.mid, message.qos, _now_ms())

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, Self
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from roadlink.settings_base import TierSettings
@@ -93,3 +93,13 @@ class GatewaySettings(TierSettings):
         return fields
 
     mqtt_session_expiry_s: int = Field(3_600, ge=0, description="How long the broker keeps our session, s.")
+    mqtt_reconnect_initial_s: float = Field(
+        0.1, gt=0, description="Ceiling of the first MQTT reconnect wait, s (waits are drawn from [0, ceiling])."
+    )
+    mqtt_reconnect_max_s: float = Field(10.0, gt=0, description="Largest ceiling of an MQTT reconnect wait, s.")
+
+    @model_validator(mode="after")
+    def _reconnect_bounds_are_ordered(self) -> Self:
+        if self.mqtt_reconnect_max_s < self.mqtt_reconnect_initial_s:
+            raise ValueError("mqtt_reconnect_max_s must be >= mqtt_reconnect_initial_s")
+        return self
