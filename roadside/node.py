@@ -46,25 +46,27 @@ class RoadsideNode:
         )
         self.fusion = (
             LocalFusion(
-                settings.node_id,
-                self._publish_fused,
-                origin=self.position,
-                period_ms=settings.local_fusion_period_ms,
+                settings.node_id, self._publish_fused, origin=self.position, period_ms=settings.local_fusion_period_ms
             )
             if settings.local_fusion
             else None
         )
-        intake: BatchSink = self.sink if self.fusion is None else LocalFusionSink(self.sink, self.fusion, self.activity)
         self.cloud_downlink = _make_cloud_downlink(settings, self.hub, self.position)
         self.maps = MapStore(self.hub.set_map)
         self._loaded_maps = self.maps.load_files(settings.map_files)
-        intake = SignalMapSink(intake, self.maps, self.hub.publish_signal)
         self._started_s = time.monotonic()
         self._heartbeat_task: asyncio.Task[None] | None = None
         ledger = OutboxLedger(self.uplink.outbox) if isinstance(self.uplink, DurableUplink) else None
-        self.publish = PublishServicer(intake, ledger=ledger)
+        self.publish = PublishServicer(self._intake(), ledger=ledger)
         self._server: RunningServer | None = None
         self._uplink_task: asyncio.Task[None] | None = None
+
+    def _intake(self) -> BatchSink:
+        """Gateway batches: signal timing and maps served, sensor frames fused (when on), the rest forwarded."""
+        inner: BatchSink = self.sink
+        if self.fusion is not None:
+            inner = LocalFusionSink(self.sink, self.fusion, self.activity)
+        return SignalMapSink(inner, self.maps, self.hub.publish_signal)
 
     @property
     def port(self) -> int:
