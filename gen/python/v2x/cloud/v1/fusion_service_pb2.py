@@ -27,7 +27,7 @@ from v2x.common.v1 import common_pb2 as v2x_dot_common_dot_v1_dot_common__pb2
 from v2x.roadside.v1 import info_pb2 as v2x_dot_roadside_dot_v1_dot_info__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!v2x/cloud/v1/fusion_service.proto\x12\x0cv2x.cloud.v1\x1a\x1cv2x/cloud/v1/situation.proto\x1a\x1av2x/common/v1/common.proto\x1a\x1av2x/roadside/v1/info.proto\"j\n\x11ListTracksRequest\x12!\n\x04\x61rea\x18\x01 \x01(\x0b\x32\x13.v2x.common.v1.Area\x12\x32\n\x0eobject_classes\x18\x02 \x03(\x0e\x32\x1a.v2x.common.v1.ObjectClass\"O\n\x12ListTracksResponse\x12\x14\n\x0ctime_unix_ms\x18\x01 \x01(\x03\x12#\n\x06tracks\x18\x02 \x03(\x0b\x32\x13.v2x.cloud.v1.Track\"W\n\x10WatchAreaRequest\x12!\n\x04\x61rea\x18\x01 \x01(\x0b\x32\x13.v2x.common.v1.Area\x12\x14\n\x07rate_hz\x18\x02 \x01(\x01H\x00\x88\x01\x01\x42\n\n\x08_rate_hz\"B\n\x11WatchAreaResponse\x12-\n\x06update\x18\x01 \x01(\x0b\x32\x1d.v2x.cloud.v1.SituationUpdate\"\x15\n\x13GetNodeStatsRequest\"\xf3\x01\n\x14GetNodeStatsResponse\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x14\n\x0ctime_unix_ms\x18\x02 \x01(\x03\x12\x13\n\x0btrack_count\x18\x03 \x01(\x04\x12*\n\x07sources\x18\x04 \x03(\x0b\x32\x19.v2x.cloud.v1.SourceStats\x12\x42\n\x08\x63ounters\x18\x05 \x03(\x0b\x32\x30.v2x.cloud.v1.GetNodeStatsResponse.CountersEntry\x1a/\n\rCountersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x04:\x02\x38\x01\"\xac\x01\n\x0bSourceStats\x12\x11\n\tsource_id\x18\x01 \x01(\t\x12\x19\n\x11messages_received\x18\x02 \x01(\x04\x12\x19\n\x11last_seen_unix_ms\x18\x03 \x01(\x03\x12(\n\x08liveness\x18\x04 \x01(\x0e\x32\x16.v2x.cloud.v1.Liveness\x12*\n\x06status\x18\x05 \x01(\x0b\x32\x1a.v2x.roadside.v1.RsuStatus*^\n\x08Liveness\x12\x18\n\x14LIVENESS_UNSPECIFIED\x10\x00\x12\x11\n\rLIVENESS_LIVE\x10\x01\x12\x12\n\x0eLIVENESS_STALE\x10\x02\x12\x11\n\rLIVENESS_DOWN\x10\x03\x32\x87\x02\n\rFusionService\x12O\n\nListTracks\x12\x1f.v2x.cloud.v1.ListTracksRequest\x1a .v2x.cloud.v1.ListTracksResponse\x12N\n\tWatchArea\x12\x1e.v2x.cloud.v1.WatchAreaRequest\x1a\x1f.v2x.cloud.v1.WatchAreaResponse0\x01\x12U\n\x0cGetNodeStats\x12!.v2x.cloud.v1.GetNodeStatsRequest\x1a\".v2x.cloud.v1.GetNodeStatsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n!v2x/cloud/v1/fusion_service.proto\x12\x0cv2x.cloud.v1\x1a\x1cv2x/cloud/v1/situation.proto\x1a\x1av2x/common/v1/common.proto\x1a\x1av2x/roadside/v1/info.proto\"j\n\x11ListTracksRequest\x12!\n\x04\x61rea\x18\x01 \x01(\x0b\x32\x13.v2x.common.v1.Area\x12\x32\n\x0eobject_classes\x18\x02 \x03(\x0e\x32\x1a.v2x.common.v1.ObjectClass\"O\n\x12ListTracksResponse\x12\x14\n\x0ctime_unix_ms\x18\x01 \x01(\x03\x12#\n\x06tracks\x18\x02 \x03(\x0b\x32\x13.v2x.cloud.v1.Track\"W\n\x10WatchAreaRequest\x12!\n\x04\x61rea\x18\x01 \x01(\x0b\x32\x13.v2x.common.v1.Area\x12\x14\n\x07rate_hz\x18\x02 \x01(\x01H\x00\x88\x01\x01\x42\n\n\x08_rate_hz\"B\n\x11WatchAreaResponse\x12-\n\x06update\x18\x01 \x01(\x0b\x32\x1d.v2x.cloud.v1.SituationUpdate\"\x15\n\x13GetNodeStatsRequest\"\xf3\x01\n\x14GetNodeStatsResponse\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x14\n\x0ctime_unix_ms\x18\x02 \x01(\x03\x12\x13\n\x0btrack_count\x18\x03 \x01(\x04\x12*\n\x07sources\x18\x04 \x03(\x0b\x32\x19.v2x.cloud.v1.SourceStats\x12\x42\n\x08\x63ounters\x18\x05 \x03(\x0b\x32\x30.v2x.cloud.v1.GetNodeStatsResponse.CountersEntry\x1a/\n\rCountersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x04:\x02\x38\x01\"\xac\x01\n\x0bSourceStats\x12\x11\n\tsource_id\x18\x01 \x01(\t\x12\x19\n\x11messages_received\x18\x02 \x01(\x04\x12\x19\n\x11last_seen_unix_ms\x18\x03 \x01(\x03\x12(\n\x08liveness\x18\x04 \x01(\x0e\x32\x16.v2x.cloud.v1.Liveness\x12*\n\x06status\x18\x05 \x01(\x0b\x32\x1a.v2x.roadside.v1.RsuStatus\"R\n\x15HandOverTracksRequest\x12\x14\n\x0c\x66rom_node_id\x18\x01 \x01(\t\x12#\n\x06tracks\x18\x02 \x03(\x0b\x32\x13.v2x.cloud.v1.Track\"0\n\x16HandOverTracksResponse\x12\x16\n\x0e\x61\x63\x63\x65pted_count\x18\x01 \x01(\r*^\n\x08Liveness\x12\x18\n\x14LIVENESS_UNSPECIFIED\x10\x00\x12\x11\n\rLIVENESS_LIVE\x10\x01\x12\x12\n\x0eLIVENESS_STALE\x10\x02\x12\x11\n\rLIVENESS_DOWN\x10\x03\x32\xe4\x02\n\rFusionService\x12O\n\nListTracks\x12\x1f.v2x.cloud.v1.ListTracksRequest\x1a .v2x.cloud.v1.ListTracksResponse\x12N\n\tWatchArea\x12\x1e.v2x.cloud.v1.WatchAreaRequest\x1a\x1f.v2x.cloud.v1.WatchAreaResponse0\x01\x12U\n\x0cGetNodeStats\x12!.v2x.cloud.v1.GetNodeStatsRequest\x1a\".v2x.cloud.v1.GetNodeStatsResponse\x12[\n\x0eHandOverTracks\x12#.v2x.cloud.v1.HandOverTracksRequest\x1a$.v2x.cloud.v1.HandOverTracksResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,8 +36,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_GETNODESTATSRESPONSE_COUNTERSENTRY']._loaded_options = None
   _globals['_GETNODESTATSRESPONSE_COUNTERSENTRY']._serialized_options = b'8\001'
-  _globals['_LIVENESS']._serialized_start=927
-  _globals['_LIVENESS']._serialized_end=1021
+  _globals['_LIVENESS']._serialized_start=1061
+  _globals['_LIVENESS']._serialized_end=1155
   _globals['_LISTTRACKSREQUEST']._serialized_start=137
   _globals['_LISTTRACKSREQUEST']._serialized_end=243
   _globals['_LISTTRACKSRESPONSE']._serialized_start=245
@@ -54,6 +54,10 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GETNODESTATSRESPONSE_COUNTERSENTRY']._serialized_end=750
   _globals['_SOURCESTATS']._serialized_start=753
   _globals['_SOURCESTATS']._serialized_end=925
-  _globals['_FUSIONSERVICE']._serialized_start=1024
-  _globals['_FUSIONSERVICE']._serialized_end=1287
+  _globals['_HANDOVERTRACKSREQUEST']._serialized_start=927
+  _globals['_HANDOVERTRACKSREQUEST']._serialized_end=1009
+  _globals['_HANDOVERTRACKSRESPONSE']._serialized_start=1011
+  _globals['_HANDOVERTRACKSRESPONSE']._serialized_end=1059
+  _globals['_FUSIONSERVICE']._serialized_start=1158
+  _globals['_FUSIONSERVICE']._serialized_end=1514
 # @@protoc_insertion_point(module_scope)

@@ -280,3 +280,53 @@ class SourceStats(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___SourceStats: _TypeAlias = SourceStats  # noqa: Y015
+
+@_typing.final
+class HandOverTracksRequest(_message.Message):
+    """Tracks handed over by a neighbouring fusion node."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FROM_NODE_ID_FIELD_NUMBER: _builtins.int
+    TRACKS_FIELD_NUMBER: _builtins.int
+    from_node_id: _builtins.str
+    """Node id of the sender (its key in the shared tile assignment)."""
+    @_builtins.property
+    def tracks(self) -> _containers.RepeatedCompositeFieldContainer[_situation_pb2.Track]:
+        """The tracks, under their global ids, with the sender's latest estimates."""
+
+    def __init__(
+        self,
+        *,
+        from_node_id: _builtins.str = ...,
+        tracks: _abc.Iterable[_situation_pb2.Track] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["from_node_id", b"from_node_id", "tracks", b"tracks"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___HandOverTracksRequest: _TypeAlias = HandOverTracksRequest  # noqa: Y015
+
+@_typing.final
+class HandOverTracksResponse(_message.Message):
+    """The receiver's answer."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ACCEPTED_COUNT_FIELD_NUMBER: _builtins.int
+    accepted_count: _builtins.int
+    """Tracks queued for adoption."""
+    def __init__(
+        self,
+        *,
+        accepted_count: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["accepted_count", b"accepted_count"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___HandOverTracksResponse: _TypeAlias = HandOverTracksResponse  # noqa: Y015

@@ -50,6 +50,11 @@ class FusionServiceStub:
                 request_serializer=v2x_dot_cloud_dot_v1_dot_fusion__service__pb2.GetNodeStatsRequest.SerializeToString,
                 response_deserializer=v2x_dot_cloud_dot_v1_dot_fusion__service__pb2.GetNodeStatsResponse.FromString,
                 _registered_method=True)
+        self.HandOverTracks = channel.unary_unary(
+                '/v2x.cloud.v1.FusionService/HandOverTracks',
+                request_serializer=v2x_dot_cloud_dot_v1_dot_fusion__service__pb2.HandOverTracksRequest.SerializeToString,
+                response_deserializer=v2x_dot_cloud_dot_v1_dot_fusion__service__pb2.HandOverTracksResponse.FromString,
+                _registered_method=True)
 
 
 class FusionServiceServicer:
@@ -81,6 +86,17 @@ class FusionServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def HandOverTracks(self, request, context):
+        """Hands tracks over to this node: the sender published them and they entered a tile this node owns
+        (fusion nodes sharing a city by tiles). The receiver gives each global id to its own track of the
+        object, so the object keeps its id and is published by one node only.
+        Status codes: OK; INVALID_ARGUMENT (empty from_node_id); FAILED_PRECONDITION (this node owns no
+        tiles); UNAUTHENTICATED.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_FusionServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -98,6 +114,11 @@ def add_FusionServiceServicer_to_server(servicer, server):
                     servicer.GetNodeStats,
                     request_deserializer=v2x_dot_cloud_dot_v1_dot_fusion__service__pb2.GetNodeStatsRequest.FromString,
                     response_serializer=v2x_dot_cloud_dot_v1_dot_fusion__service__pb2.GetNodeStatsResponse.SerializeToString,
+            ),
+            'HandOverTracks': grpc.unary_unary_rpc_method_handler(
+                    servicer.HandOverTracks,
+                    request_deserializer=v2x_dot_cloud_dot_v1_dot_fusion__service__pb2.HandOverTracksRequest.FromString,
+                    response_serializer=v2x_dot_cloud_dot_v1_dot_fusion__service__pb2.HandOverTracksResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -182,6 +203,33 @@ class FusionService:
             '/v2x.cloud.v1.FusionService/GetNodeStats',
             v2x_dot_cloud_dot_v1_dot_fusion__service__pb2.GetNodeStatsRequest.SerializeToString,
             v2x_dot_cloud_dot_v1_dot_fusion__service__pb2.GetNodeStatsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def HandOverTracks(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/v2x.cloud.v1.FusionService/HandOverTracks',
+            v2x_dot_cloud_dot_v1_dot_fusion__service__pb2.HandOverTracksRequest.SerializeToString,
+            v2x_dot_cloud_dot_v1_dot_fusion__service__pb2.HandOverTracksResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -46,6 +46,13 @@ class FusionServiceStub:
     """Returns the node's counters.
     Status codes: OK; UNAUTHENTICATED.
     """
+    HandOverTracks: _grpc.UnaryUnaryMultiCallable[_fusion_service_pb2.HandOverTracksRequest, _fusion_service_pb2.HandOverTracksResponse]
+    """Hands tracks over to this node: the sender published them and they entered a tile this node owns
+    (fusion nodes sharing a city by tiles). The receiver gives each global id to its own track of the
+    object, so the object keeps its id and is published by one node only.
+    Status codes: OK; INVALID_ARGUMENT (empty from_node_id); FAILED_PRECONDITION (this node owns no
+    tiles); UNAUTHENTICATED.
+    """
 
 @_typing.type_check_only
 class FusionServiceAsyncStub(FusionServiceStub):
@@ -64,6 +71,13 @@ class FusionServiceAsyncStub(FusionServiceStub):
     GetNodeStats: _aio.UnaryUnaryMultiCallable[_fusion_service_pb2.GetNodeStatsRequest, _fusion_service_pb2.GetNodeStatsResponse]  # type: ignore[assignment]
     """Returns the node's counters.
     Status codes: OK; UNAUTHENTICATED.
+    """
+    HandOverTracks: _aio.UnaryUnaryMultiCallable[_fusion_service_pb2.HandOverTracksRequest, _fusion_service_pb2.HandOverTracksResponse]  # type: ignore[assignment]
+    """Hands tracks over to this node: the sender published them and they entered a tile this node owns
+    (fusion nodes sharing a city by tiles). The receiver gives each global id to its own track of the
+    object, so the object keeps its id and is published by one node only.
+    Status codes: OK; INVALID_ARGUMENT (empty from_node_id); FAILED_PRECONDITION (this node owns no
+    tiles); UNAUTHENTICATED.
     """
 
 class FusionServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -98,6 +112,19 @@ class FusionServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_fusion_service_pb2.GetNodeStatsResponse, _abc.Awaitable[_fusion_service_pb2.GetNodeStatsResponse]]:
         """Returns the node's counters.
         Status codes: OK; UNAUTHENTICATED.
+        """
+
+    @_abc_1.abstractmethod
+    def HandOverTracks(
+        self,
+        request: _fusion_service_pb2.HandOverTracksRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_fusion_service_pb2.HandOverTracksResponse, _abc.Awaitable[_fusion_service_pb2.HandOverTracksResponse]]:
+        """Hands tracks over to this node: the sender published them and they entered a tile this node owns
+        (fusion nodes sharing a city by tiles). The receiver gives each global id to its own track of the
+        object, so the object keeps its id and is published by one node only.
+        Status codes: OK; INVALID_ARGUMENT (empty from_node_id); FAILED_PRECONDITION (this node owns no
+        tiles); UNAUTHENTICATED.
         """
 
 def add_FusionServiceServicer_to_server(servicer: FusionServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
