@@ -90,8 +90,8 @@ class FusionServiceServicer:
         """Hands tracks over to this node: the sender published them and they entered a tile this node owns
         (fusion nodes sharing a city by tiles). The receiver gives each global id to its own track of the
         object, so the object keeps its id and is published by one node only.
-        Status codes: OK; INVALID_ARGUMENT (empty from_node_id); FAILED_PRECONDITION (this node owns no
-        tiles); UNAUTHENTICATED.
+        Status codes: OK; INVALID_ARGUMENT (empty from_node_id or an invalid track); NOT_FOUND (this node
+        takes no handovers: it owns no tiles); UNAUTHENTICATED.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -50,8 +50,8 @@ class FusionServiceStub:
     """Hands tracks over to this node: the sender published them and they entered a tile this node owns
     (fusion nodes sharing a city by tiles). The receiver gives each global id to its own track of the
     object, so the object keeps its id and is published by one node only.
-    Status codes: OK; INVALID_ARGUMENT (empty from_node_id); FAILED_PRECONDITION (this node owns no
-    tiles); UNAUTHENTICATED.
+    Status codes: OK; INVALID_ARGUMENT (empty from_node_id or an invalid track); NOT_FOUND (this node
+    takes no handovers: it owns no tiles); UNAUTHENTICATED.
     """
 
 @_typing.type_check_only
@@ -76,8 +76,8 @@ class FusionServiceAsyncStub(FusionServiceStub):
     """Hands tracks over to this node: the sender published them and they entered a tile this node owns
     (fusion nodes sharing a city by tiles). The receiver gives each global id to its own track of the
     object, so the object keeps its id and is published by one node only.
-    Status codes: OK; INVALID_ARGUMENT (empty from_node_id); FAILED_PRECONDITION (this node owns no
-    tiles); UNAUTHENTICATED.
+    Status codes: OK; INVALID_ARGUMENT (empty from_node_id or an invalid track); NOT_FOUND (this node
+    takes no handovers: it owns no tiles); UNAUTHENTICATED.
     """
 
 class FusionServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -123,8 +123,8 @@ class FusionServiceServicer(metaclass=_abc_1.ABCMeta):
         """Hands tracks over to this node: the sender published them and they entered a tile this node owns
         (fusion nodes sharing a city by tiles). The receiver gives each global id to its own track of the
         object, so the object keeps its id and is published by one node only.
-        Status codes: OK; INVALID_ARGUMENT (empty from_node_id); FAILED_PRECONDITION (this node owns no
-        tiles); UNAUTHENTICATED.
+        Status codes: OK; INVALID_ARGUMENT (empty from_node_id or an invalid track); NOT_FOUND (this node
+        takes no handovers: it owns no tiles); UNAUTHENTICATED.
         """
 
 def add_FusionServiceServicer_to_server(servicer: FusionServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
