@@ -78,6 +78,14 @@ class DurableUplink(BatchUplink):
         """Messages on disk that the cloud has not acknowledged."""
         return self.outbox.pending
 
+    def held_by_field(self) -> dict[str, int]:
+        """Messages on disk per batch field (queued, or sent and not acknowledged)."""
+        return {name: depth.items for name, depth in dict(self.outbox.depth).items()}
+
+    def held_bytes_by_field(self) -> dict[str, int]:
+        """Payload bytes on disk per batch field."""
+        return {name: depth.bytes for name, depth in dict(self.outbox.depth).items()}
+
     @property
     def oldest_unacked_age_ms(self) -> int:
         """Age of the oldest message on disk (queued or sent, not acknowledged), ms; 0 when none."""
@@ -130,6 +138,8 @@ class DurableUplink(BatchUplink):
                     await asyncio.sleep(_FULL_RETRY_S)
         self.stats.items_queued += sum(row.items for row in rows)
         self.stats.items_dropped += dropped
+        if dropped:
+            self.stats.dropped_by_field = dict(self.outbox.dropped_by_field)
         self._items_ready.set()
 
     async def close(self) -> None:

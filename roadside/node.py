@@ -17,7 +17,7 @@ from roadlink.domain.perception import PerceptionFrame
 from roadlink.domain.spatial import Circle, Position
 from roadlink.wire.convert import frame_to_proto
 from roadlink.wire.publish_server import BatchSink, PublishServicer
-from roadlink.wire.server import ROADSIDE_SERVICE, RunningServer, ServiceBinding, start_server
+from roadlink.wire.server import ROADSIDE_SERVICE, RunningServer, ServerTls, ServiceBinding, start_server
 from roadlink.wire.uplink import BatchUplink
 from roadside.downlink import CloudDownlink, VehicleDownlinkServicer, VehicleHub
 from roadside.durable_uplink import DurableUplink, OutboxLedger
@@ -25,6 +25,7 @@ from roadside.forwarding import ForwardingSink
 from roadside.heartbeat import SensorActivity, build_status
 from roadside.local_fusion import LocalFusion, LocalFusionSink
 from roadside.map_store import MapStore, SignalMapSink
+from roadside.metrics import RoadsideMetrics
 from roadside.settings import RoadsideSettings
 
 __all__ = ["RoadsideNode"]
@@ -58,6 +59,7 @@ class RoadsideNode:
         self._heartbeat_task: asyncio.Task[None] | None = None
         ledger = OutboxLedger(self.uplink.outbox) if isinstance(self.uplink, DurableUplink) else None
         self.publish = PublishServicer(self._intake(), ledger=ledger)
+        self.metrics = RoadsideMetrics(self.uplink, self.activity, self.publish.stats)
         self._server: RunningServer | None = None
         self._uplink_task: asyncio.Task[None] | None = None
 
@@ -102,7 +104,11 @@ class RoadsideNode:
                 _VEHICLE_DOWNLINK_SERVICE,
             ),
         ]
-        self._server = await start_server(bindings, self.settings.listen, access_tokens=self.settings.access_tokens)
+        settings = self.settings
+        tls = ServerTls.from_settings(settings.tls_cert_file, settings.tls_key_file, settings.tls_client_ca_file)
+        self._server = await start_server(bindings, settings.listen, access_tokens=settings.access_tokens, tls=tls)
+        if settings.metrics_listen is not None:
+            await asyncio.to_thread(self.metrics.serve, settings.metrics_listen, asyncio.get_running_loop())
         return self
 
     async def _publish_fused(self, frame: PerceptionFrame) -> None:
@@ -130,6 +136,7 @@ class RoadsideNode:
             self._heartbeat_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._heartbeat_task
+        await asyncio.to_thread(self.metrics.close)
         if self._server is not None:
             await self._server.stop()
             self._server = None
@@ -171,7 +178,7 @@ def _make_cloud_downlink(
 
 
 def _make_uplink(settings: RoadsideSettings) -> BatchUplink:
-    """The cloud uplink: on disk (store and forward) with a state_dir, else in memory."""
+    """The cloud uplink: on disk (store and forward) with a state_dir, else in memory; TLS with cloud_ca_file."""
     linger_s = settings.uplink_linger_ms / 1000
     if settings.state_dir is None:
         return BatchUplink(
@@ -181,6 +188,9 @@ def _make_uplink(settings: RoadsideSettings) -> BatchUplink:
             linger_s=linger_s,
             capacity_items=settings.uplink_capacity_items,
             access_token=settings.cloud_access_token,
+            ca_file=settings.cloud_ca_file,
+            client_cert_file=settings.cloud_client_cert_file,
+            client_key_file=settings.cloud_client_key_file,
         )
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     return DurableUplink(
@@ -192,4 +202,7 @@ def _make_uplink(settings: RoadsideSettings) -> BatchUplink:
         capacity_items=settings.uplink_capacity_items,
         durable_sync=settings.durable_sync,
         access_token=settings.cloud_access_token,
+        ca_file=settings.cloud_ca_file,
+        client_cert_file=settings.cloud_client_cert_file,
+        client_key_file=settings.cloud_client_key_file,
     )

@@ -45,6 +45,23 @@ class RoadsideSettings(TierSettings):
         "accepted gateway batches; None keeps everything in memory (lost on restart).",
     )
     durable_sync: bool = Field(False, description="fsync every commit (survives power loss, slower).")
+    metrics_listen: str | None = Field(
+        None, description="Serve Prometheus /metrics on host:port (port 0 = any free one); None = off."
+    )
+    tls_cert_file: Path | None = Field(
+        None, description="PEM certificate chain of the node's gRPC server; with tls_key_file the port is TLS only."
+    )
+    tls_key_file: Path | None = Field(None, description="PEM private key of tls_cert_file.")
+    tls_client_ca_file: Path | None = Field(
+        None, description="PEM CA that signs gateway client certificates; set = every client needs one (mTLS)."
+    )
+    cloud_ca_file: Path | None = Field(
+        None, description="PEM CA to verify the cloud node's certificate; set = the uplink uses TLS."
+    )
+    cloud_client_cert_file: Path | None = Field(
+        None, description="PEM client certificate the node presents to the cloud (mTLS); needs cloud_ca_file."
+    )
+    cloud_client_key_file: Path | None = Field(None, description="PEM private key of cloud_client_cert_file.")
     local_fusion: bool = Field(
         False,
         description="Fuse the node's own sensor frames into one object list per cycle (sent to the cloud and to "

@@ -30,7 +30,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeAlias
 
@@ -79,6 +79,7 @@ class UplinkStats:
     batches_resent: int = 0
     reconnects: int = 0
     connected: bool = False
+    dropped_by_field: dict[str, int] = field(default_factory=dict)  # items_dropped split by batch field
 
 
 class BatchUplink:
@@ -141,6 +142,17 @@ class BatchUplink:
             return 0
         return max(0, now_unix_ms() - self._unacked[0][0].sent_time_unix_ms)
 
+    def held_by_field(self) -> dict[str, int]:
+        """Messages held per batch field: queued plus written and not yet acknowledged. Call on the event loop."""
+        held = dict.fromkeys(BATCH_FIELDS, 0)
+        for queue in (self._safety, self._bulk):
+            for name, _, _ in queue:
+                held[name] += 1
+        for batch, _, _ in self._unacked:
+            for name in BATCH_FIELDS:
+                held[name] += len(getattr(batch, name))
+        return held
+
     async def send(
         self, field: str, message: Message, *, timeout_s: float | None = None, on_done: OnDone | None = None
     ) -> None:
@@ -196,6 +208,7 @@ class BatchUplink:
             if entry[0] in self._droppable:
                 del self._bulk[index]
                 self.stats.items_dropped += 1
+                self.stats.dropped_by_field[entry[0]] = self.stats.dropped_by_field.get(entry[0], 0) + 1
                 if entry[2] is not None:
                     entry[2]()
                 return True
