@@ -10,6 +10,7 @@ from gateway.adapters.camera_ground import normalize_camera_ground
 from gateway.adapters.lidar_sensor_frame import build as build_lidar_sensor_frame
 from gateway.adapters.radar_wgs84 import normalize_radar_wgs84
 from gateway.adapters.signal_controller import normalize_signal_controller
+from gateway.adapters.uper_frames import build as build_uper_frames
 
 __all__ = ["ADAPTERS"]
 
@@ -19,4 +20,5 @@ ADAPTERS: Mapping[str, AdapterFactory] = {
     "camera_ground": fixed(normalize_camera_ground),
     "signal_controller": fixed(normalize_signal_controller),
     "bsm_json": fixed(normalize_bsm_json),
+    "uper_frames": build_uper_frames,
 }
