@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 from types import TracebackType
 from typing import Self
 
@@ -79,6 +80,8 @@ class GatewayNode:
             asyncio.create_task(self.uplink.run(), name="gateway-uplink"),
             asyncio.create_task(self.source.run(), name="gateway-mqtt"),
         ]
+        if self.settings.freeze_startup_heap:
+            _freeze_startup_heap()
         return self
 
     async def __aexit__(
@@ -94,3 +97,16 @@ class GatewayNode:
         if self._health is not None:
             await self._health.stop()
         await asyncio.to_thread(self.metrics.close)
+
+
+def _freeze_startup_heap() -> None:
+    """Move every object alive now (modules, compiled validators, settings) out of the collector's reach.
+
+    The hot path allocates per frame (pydantic models, protobuf messages), and what outlives a few
+    collections (queued and unacknowledged batches) triggers full collections; each full collection
+    scanned the whole startup heap, a 50-120 ms pause of the event loop on this machine, which was the
+    gateway's p99 latency at 2,000 frames/s (bench/gateway: p99 25-45 ms -> under 10 ms once frozen).
+    Frozen objects are never collected: only startup garbage in reference cycles stays, once.
+    """
+    gc.collect()
+    gc.freeze()

@@ -61,6 +61,11 @@ class GatewaySettings(TierSettings):
         "is skipped, ms (gateway.reorder); 0 = never hold. Workers of a shared subscription never hold.",
     )
     reorder_max_frames: int = Field(8, gt=0, le=1024, description="Most frames held per sensor stream.")
+    freeze_startup_heap: bool = Field(
+        True,
+        description="gc.freeze() the heap once the node has started, so full garbage collections scan only "
+        "what the stream allocates (they paused the event loop for up to 120 ms otherwise).",
+    )
     droppable_fields: list[str] = Field(
         default_factory=list,
         description="Uplink fields (e.g. frames) whose oldest queued message is dropped when the buffer is full; "
