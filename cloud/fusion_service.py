@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any
 
 from grpc import aio
@@ -14,10 +14,11 @@ from cloud.picture import Picture
 from cloud.road_context import RoadContext
 from cloud.rsu_registry import RsuRegistry
 from cloud.situation_stream import SituationStream
+from cloud.tile_handover import Handover
 from cloud.vehicle_service import rate_from_request, situation_message
 from roadlink.domain.clock import now_unix_ms
-from roadlink.domain.errors import ValidationError
-from roadlink.wire.convert import area_from_proto, track_to_proto
+from roadlink.domain.errors import ServiceError, StatusCode, ValidationError
+from roadlink.wire.convert import area_from_proto, track_from_proto, track_to_proto
 
 __all__ = ["FusionServicer"]
 
@@ -33,9 +34,12 @@ class FusionServicer(fs_grpc.FusionServiceServicer):
         feed: ChangeFeed | None = None,
         registry: RsuRegistry | None = None,
         road: RoadContext | None = None,
+        handovers: Callable[[Sequence[Handover]], None] | None = None,
     ) -> None:
+        """`handovers` takes tracks neighbours hand over (None: this node owns no tiles)."""
         self._registry = registry
         self._road = road
+        self._handovers = handovers
         self._node_id = node_id
         self._feed = feed
         self._store = store
@@ -69,6 +73,17 @@ class FusionServicer(fs_grpc.FusionServiceServicer):
         )
         async for update in stream.updates():
             yield fs_pb2.WatchAreaResponse(update=situation_message(update, self._road))
+
+    async def HandOverTracks(  # noqa: N802 - generated method name
+        self, request: fs_pb2.HandOverTracksRequest, context: aio.ServicerContext[Any, Any]
+    ) -> fs_pb2.HandOverTracksResponse:
+        if self._handovers is None:
+            raise ServiceError(StatusCode.NOT_FOUND, f"node {self._node_id} owns no tiles and takes no handovers")
+        if not request.from_node_id:
+            raise ValidationError("missing_sender", "HandOverTracks needs from_node_id", field="from_node_id")
+        tracks = [track_from_proto(track) for track in request.tracks]
+        self._handovers([Handover(request.from_node_id, self._node_id, track) for track in tracks])
+        return fs_pb2.HandOverTracksResponse(accepted_count=len(tracks))
 
     async def GetNodeStats(  # noqa: N802 - generated method name
         self, request: fs_pb2.GetNodeStatsRequest, context: aio.ServicerContext[Any, Any]

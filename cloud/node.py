@@ -16,12 +16,13 @@ from cloud.change_feed import ChangeFeed
 from cloud.downlink_service import DownlinkBoard, DownlinkServicer
 from cloud.fused_picture import FusedPicture
 from cloud.fusion_service import FusionServicer
+from cloud.handover_grpc import GrpcHandoverRouter
 from cloud.ingest import StoreSink
 from cloud.latest_store import LatestObjectStore
 from cloud.picture import Picture
 from cloud.road_context import RoadContext
 from cloud.settings import CloudSettings
-from cloud.tile_handover import InProcessHandoverRouter, make_tile_gate
+from cloud.tile_handover import HandoverRouter, InProcessHandoverRouter, make_tile_gate
 from cloud.vehicle_service import VehicleServicer
 from roadlink.domain.spatial import Position
 from roadlink.wire.publish_server import PublishServicer
@@ -38,12 +39,14 @@ __all__ = ["CloudNode"]
 class CloudNode:
     """A running cloud node (async context manager). `port` is the bound gRPC port once entered."""
 
-    def __init__(self, settings: CloudSettings, handover_router: InProcessHandoverRouter | None = None) -> None:
-        """`handover_router` links nodes of one process that share a city's tiles (settings.tile_owners)."""
+    def __init__(self, settings: CloudSettings, handover_router: HandoverRouter | None = None) -> None:
+        """`handover_router` (owned by the caller) replaces the one built from settings.tile_peers; an
+        `InProcessHandoverRouter` links nodes of one process that share a city's tiles."""
         self.settings = settings
         self.feed = ChangeFeed()
         self.road = RoadContext(max_signal_age_ms=settings.max_age_ms)
-        self.fused = _make_fused(settings, self.feed, self.road, handover_router)
+        self.peer_router = _make_peer_router(settings) if handover_router is None else None
+        self.fused = _make_fused(settings, self.feed, self.road, handover_router or self.peer_router)
         self.store: Picture = self.fused or LatestObjectStore(max_age_ms=settings.max_age_ms)
         self.sink = StoreSink(self.store, self.feed, road=self.road)
         self.ledger = _make_ledger(settings.state_dir)
@@ -52,7 +55,13 @@ class CloudNode:
         self.downlink_board = DownlinkBoard(self.feed)
         self.downlink = DownlinkServicer(self.store, self.downlink_board, self.feed)
         self.fusion = FusionServicer(
-            settings.node_id, self.store, self.counters, self.feed, self.sink.registry, self.road
+            settings.node_id,
+            self.store,
+            self.counters,
+            self.feed,
+            self.sink.registry,
+            self.road,
+            handovers=self.fused.deliver_handovers if self.fused is not None and self.fused.gate is not None else None,
         )
         self._server: RunningServer | None = None
 
@@ -89,6 +98,8 @@ class CloudNode:
                 self.downlink, dl_grpc.add_DownlinkServiceServicer_to_server, "v2x.cloud.v1.DownlinkService"
             ),
         ]
+        if self.peer_router is not None:
+            await self.peer_router.__aenter__()
         if self.fused is not None:
             await self.fused.__aenter__()
         self._server = await start_server(bindings, self.settings.listen, access_tokens=self.settings.access_tokens)
@@ -103,6 +114,8 @@ class CloudNode:
         await self.publish.drain(timeout_s=10.0)
         if self.fused is not None:
             await self.fused.__aexit__(None, None, None)
+        if self.peer_router is not None:
+            await self.peer_router.__aexit__(None, None, None)
         if self.ledger is not None:
             await asyncio.to_thread(self.ledger.close)
 
@@ -114,8 +127,14 @@ def _make_ledger(state_dir: Path | None) -> SequenceLedger | None:
     return SequenceLedger(state_dir / "ledger.db")
 
 
+def _make_peer_router(settings: CloudSettings) -> GrpcHandoverRouter | None:
+    if not settings.tile_peers:
+        return None
+    return GrpcHandoverRouter(settings.node_id, settings.tile_peers, access_token=settings.tile_peer_access_token)
+
+
 def _make_fused(
-    settings: CloudSettings, feed: ChangeFeed, road: RoadContext, router: InProcessHandoverRouter | None
+    settings: CloudSettings, feed: ChangeFeed, road: RoadContext, router: HandoverRouter | None
 ) -> FusedPicture | None:
     if settings.picture != "fused":
         return None
@@ -123,6 +142,6 @@ def _make_fused(
     origin = Position(lat, lon) if lat is not None and lon is not None else None
     gate = make_tile_gate(settings.node_id, settings.tile_owners, settings.tile_size_m, origin)
     fused = FusedPicture(feed, origin=origin, period_ms=settings.fusion_period_ms, road=road, gate=gate, router=router)
-    if router is not None:
+    if isinstance(router, InProcessHandoverRouter):
         router.register(settings.node_id, fused.deliver_handovers)
     return fused

@@ -47,3 +47,9 @@ class CloudSettings(TierSettings):
         "fusion origin, which must then be set. Empty = this node owns the whole map (no tiles).",
     )
     tile_size_m: float = Field(1_000.0, gt=0, description="Edge of a square tile, metres.")
+    tile_peers: dict[str, str] = Field(
+        default_factory=dict,
+        description="host:port of the other nodes of tile_owners, for handing tracks over at tile borders "
+        "(FusionService.HandOverTracks, plaintext: a trusted backbone).",
+    )
+    tile_peer_access_token: str | None = Field(None, description="Bearer token presented to the tile peers.")

@@ -1,7 +1,8 @@
 """Two fused cloud nodes sharing a tile border: a car driving across keeps one id and is in one picture.
 
 Real CloudNodes on 127.0.0.1 port 0: "west" owns tile (-1, 0) and "east" tile (0, 0) of a 100 m grid
-anchored at the shared fusion origin; handovers go through an in-process router. Each node gets RSU
+anchored at the shared fusion origin; handovers go through an in-process router, or over gRPC
+(FusionService.HandOverTracks) to the peer address in the settings. Each node gets RSU
 object lists over RoadsideService.Publish from its own RSU, and the two RSUs overlap 15 m either side of
 the border. Both pictures are sampled at the same instant (no await between the two reads) while the car
 drives east across the border at 20 m/s; the final id is also read over FusionService.ListTracks.
@@ -13,6 +14,7 @@ import asyncio
 import contextlib
 import random
 
+import grpc
 import pytest
 from grpc import aio
 from v2x.cloud.v1 import fusion_service_pb2 as fs_pb2
@@ -27,8 +29,9 @@ from roadlink.domain.classes import ObjectClass
 from roadlink.domain.clock import now_unix_ms
 from roadlink.domain.geodesy import LocalOrigin
 from roadlink.domain.perception import DetectedObject, PerceptionFrame, Provenance
+from roadlink.domain.situation import Track
 from roadlink.domain.spatial import Circle, Covariance2D, Dimensions, Position
-from roadlink.wire.convert import area_to_proto, frame_to_proto
+from roadlink.wire.convert import area_to_proto, frame_to_proto, track_to_proto
 
 pytestmark = pytest.mark.integration
 
@@ -110,11 +113,9 @@ async def _sample(west: CloudNode, east: CloudNode, until: asyncio.Task[None]) -
     return samples
 
 
-async def test_a_car_crossing_the_tile_border_keeps_one_id_in_one_node() -> None:
-    router = InProcessHandoverRouter()
+async def _cross(west: CloudNode, east: CloudNode) -> tuple[list[tuple[set[int], set[int]]], list[int]]:
+    """Drive the car across; both nodes' published ids at each sample, and the ids east lists at the end."""
     async with (
-        CloudNode(_settings("west"), handover_router=router) as west,
-        CloudNode(_settings("east"), handover_router=router) as east,
         aio.insecure_channel(f"127.0.0.1:{west.port}") as west_channel,
         aio.insecure_channel(f"127.0.0.1:{east.port}") as east_channel,
     ):
@@ -132,14 +133,66 @@ async def test_a_car_crossing_the_tile_border_keeps_one_id_in_one_node() -> None
         listed = await fs_grpc.FusionServiceStub(east_channel).ListTracks(
             fs_pb2.ListTracksRequest(area=area_to_proto(AREA)), timeout=10.0
         )
-        west_gate, east_gate = west.fused.gate if west.fused else None, east.fused.gate if east.fused else None
+    return samples, [t.track_id for t in listed.tracks]
+
+
+def _check(samples: list[tuple[set[int], set[int]]], listed: list[int], west: CloudNode, east: CloudNode) -> None:
     assert not [s for s in samples if s[0] and s[1]], "published by both nodes at once"
     ids = set().union(*(w | e for w, e in samples))
     assert len(ids) == 1, ids
     first_west = next(k for k, (w, _) in enumerate(samples) if w)
     first_east = next(k for k, (_, e) in enumerate(samples) if e)
     assert first_west < first_east
-    assert [t.track_id for t in listed.tracks] == list(ids)
+    assert listed == list(ids)
+    west_gate = west.fused.gate if west.fused else None
+    east_gate = east.fused.gate if east.fused else None
     assert west_gate is not None
     assert east_gate is not None
     assert (west_gate.stats.handed_over, east_gate.stats.adopted) == (1, 1)
+
+
+async def test_a_car_crossing_the_tile_border_keeps_one_id_in_one_node() -> None:
+    router = InProcessHandoverRouter()
+    async with (
+        CloudNode(_settings("west"), handover_router=router) as west,
+        CloudNode(_settings("east"), handover_router=router) as east,
+    ):
+        samples, listed = await _cross(west, east)
+        _check(samples, listed, west, east)
+
+
+async def test_nodes_in_separate_servers_hand_over_through_grpc() -> None:
+    """West hands over to east's real server (FusionService.HandOverTracks) at the address in its settings."""
+    async with CloudNode(_settings("east")) as east:
+        west_settings = _settings("west").model_copy(update={"tile_peers": {"east": f"127.0.0.1:{east.port}"}})
+        async with CloudNode(west_settings) as west:
+            samples, listed = await _cross(west, east)
+            _check(samples, listed, west, east)
+            router = west.peer_router
+    assert router is not None
+    assert (router.sent, router.failed, router.dropped, router.undeliverable) == (1, 0, 0, 0)
+
+
+async def test_handovers_need_a_sender_and_a_node_with_tiles() -> None:
+    track = track_to_proto(_frame_track())
+    async with (
+        CloudNode(_settings("east")) as tiled,
+        CloudNode(CloudSettings.load(listen="127.0.0.1:0", picture="fused")) as untiled,
+        aio.insecure_channel(f"127.0.0.1:{tiled.port}") as tiled_channel,
+        aio.insecure_channel(f"127.0.0.1:{untiled.port}") as untiled_channel,
+    ):
+        anonymous = fs_pb2.HandOverTracksRequest(tracks=[track])
+        with pytest.raises(aio.AioRpcError) as invalid:
+            await fs_grpc.FusionServiceStub(tiled_channel).HandOverTracks(anonymous, timeout=10.0)
+        signed = fs_pb2.HandOverTracksRequest(from_node_id="west", tracks=[track])
+        with pytest.raises(aio.AioRpcError) as not_found:
+            await fs_grpc.FusionServiceStub(untiled_channel).HandOverTracks(signed, timeout=10.0)
+        accepted = await fs_grpc.FusionServiceStub(tiled_channel).HandOverTracks(signed, timeout=10.0)
+    assert invalid.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert not_found.value.code() == grpc.StatusCode.NOT_FOUND
+    assert accepted.accepted_count == 1
+
+
+def _frame_track() -> Track:
+    now = now_unix_ms()
+    return Track(7, ObjectClass.PASSENGER_CAR, ANCHOR, now, now, speed_mps=SPEED_MPS, heading_deg=90.0)
