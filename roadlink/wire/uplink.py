@@ -351,11 +351,13 @@ def channel_credentials(
         if client_cert_file is not None:
             raise ConfigurationError("a client certificate needs ca_file (TLS)")
         return None
-    return grpc.ssl_channel_credentials(
-        root_certificates=ca_file.read_bytes(),
-        private_key=client_key_file.read_bytes() if client_key_file is not None else None,
-        certificate_chain=client_cert_file.read_bytes() if client_cert_file is not None else None,
-    )
+    try:
+        root = ca_file.read_bytes()
+        key = client_key_file.read_bytes() if client_key_file is not None else None
+        chain = client_cert_file.read_bytes() if client_cert_file is not None else None
+    except OSError as exc:
+        raise ConfigurationError(f"cannot read TLS file: {exc}") from exc
+    return grpc.ssl_channel_credentials(root_certificates=root, private_key=key, certificate_chain=chain)
 
 
 def _serialize(batch: OutboundBatch) -> bytes:
