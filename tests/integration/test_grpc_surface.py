@@ -37,6 +37,8 @@ pytestmark = pytest.mark.integration
 ROADSIDE_SERVICE = "v2x.roadside.v1.RoadsideService"
 VEHICLE_SERVICE = "v2x.cloud.v1.VehicleService"
 FUSION_SERVICE = "v2x.cloud.v1.FusionService"
+DOWNLINK_SERVICE = "v2x.cloud.v1.DownlinkService"
+VEHICLE_DOWNLINK_SERVICE = "v2x.cloud.v1.VehicleDownlinkService"
 HEALTH_SERVICE = "grpc.health.v1.Health"
 REFLECTION_SERVICE = "grpc.reflection.v1alpha.ServerReflection"
 CLOUD_NODE_ID = "cloud-surface-test"
@@ -88,9 +90,9 @@ async def reflect(
 
 
 async def test_health_is_serving_for_the_server_and_each_service(cloud: CloudNode, roadside: RoadsideNode) -> None:
-    for service in ("", ROADSIDE_SERVICE, VEHICLE_SERVICE, FUSION_SERVICE):
+    for service in ("", ROADSIDE_SERVICE, VEHICLE_SERVICE, FUSION_SERVICE, DOWNLINK_SERVICE):
         assert await health_of(cloud.port, service) == SERVING, service
-    for service in ("", ROADSIDE_SERVICE):
+    for service in ("", ROADSIDE_SERVICE, VEHICLE_DOWNLINK_SERVICE):
         assert await health_of(roadside.port, service) == SERVING, service
 
 
@@ -123,8 +125,15 @@ async def test_reflection_lists_the_services(cloud: CloudNode, roadside: Roadsid
     list_request = reflection_pb2.ServerReflectionRequest(list_services="")
     cloud_names = {s.name for s in (await reflect(cloud.port, list_request)).list_services_response.service}
     roadside_names = {s.name for s in (await reflect(roadside.port, list_request)).list_services_response.service}
-    assert cloud_names == {ROADSIDE_SERVICE, VEHICLE_SERVICE, FUSION_SERVICE, HEALTH_SERVICE, REFLECTION_SERVICE}
-    assert roadside_names == {ROADSIDE_SERVICE, HEALTH_SERVICE, REFLECTION_SERVICE}
+    assert cloud_names == {
+        ROADSIDE_SERVICE,
+        VEHICLE_SERVICE,
+        FUSION_SERVICE,
+        DOWNLINK_SERVICE,
+        HEALTH_SERVICE,
+        REFLECTION_SERVICE,
+    }
+    assert roadside_names == {ROADSIDE_SERVICE, VEHICLE_DOWNLINK_SERVICE, HEALTH_SERVICE, REFLECTION_SERVICE}
 
 
 async def test_reflection_serves_the_descriptor_of_a_service(cloud: CloudNode) -> None:
@@ -135,7 +144,12 @@ async def test_reflection_serves_the_descriptor_of_a_service(cloud: CloudNode) -
         for raw in response.file_descriptor_response.file_descriptor_proto
     ]
     fusion_file = next(f for f in files if f.name == "v2x/cloud/v1/fusion_service.proto")
-    assert [m.name for m in fusion_file.service[0].method] == ["ListTracks", "WatchArea", "GetNodeStats"]
+    assert [m.name for m in fusion_file.service[0].method] == [
+        "ListTracks",
+        "WatchArea",
+        "GetNodeStats",
+        "HandOverTracks",
+    ]
 
 
 def radar_frame(time_unix_ms: int) -> perception_pb2.PerceptionFrame:
