@@ -29,6 +29,7 @@ from roadlink.wire.publish_server import PublishServicer
 from roadlink.wire.sequence_ledger import SequenceLedger
 from roadlink.wire.server import (
     RunningServer,
+    ServerTls,
     ServiceBinding,
     start_server,
 )
@@ -102,7 +103,9 @@ class CloudNode:
             await self.peer_router.__aenter__()
         if self.fused is not None:
             await self.fused.__aenter__()
-        self._server = await start_server(bindings, self.settings.listen, access_tokens=self.settings.access_tokens)
+        settings = self.settings
+        tls = ServerTls.from_settings(settings.tls_cert_file, settings.tls_key_file, settings.tls_client_ca_file)
+        self._server = await start_server(bindings, settings.listen, access_tokens=settings.access_tokens, tls=tls)
         return self
 
     async def __aexit__(

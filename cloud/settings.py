@@ -29,6 +29,13 @@ class CloudSettings(TierSettings):
     state_dir: Path | None = Field(
         None, description="Directory for the ledger of accepted edge batches (dedupe across restarts); None = memory."
     )
+    tls_cert_file: Path | None = Field(
+        None, description="PEM certificate chain of the gRPC server; with tls_key_file the port is TLS only."
+    )
+    tls_key_file: Path | None = Field(None, description="PEM private key of tls_cert_file.")
+    tls_client_ca_file: Path | None = Field(
+        None, description="PEM CA that signs client certificates (RSUs, SDKs); set = every client needs one (mTLS)."
+    )
     picture: Literal["latest", "fused"] = Field(
         "latest",
         description="latest: the latest objects per source (no fusion); fused: the fusion tracker (one track "
