@@ -6,7 +6,8 @@ path), in a tile's local ENU frame (metres, m/s, unix ms):
 - :mod:`.state` the track state layout and :class:`TrackTable`; :mod:`.detections` the input batch;
 - :mod:`.motion` and :mod:`.predictor` prediction; :mod:`.updater` the Kalman update (Joseph form);
 - :mod:`.gating` Mahalanobis gating over a spatial grid; :mod:`.association` GNN assignment;
-- :mod:`.t2t` covariance intersection for RSU object lists; :mod:`.initiator` M-of-N confirmation;
+- :mod:`.t2t` covariance intersection for RSU object lists and self-reports; :mod:`.initiator` M-of-N
+  confirmation; :mod:`.coverage` the learned coverage of each source, for corroboration in overlaps;
   :mod:`.deleter` deletion; :mod:`.merger` duplicate merging; :mod:`.ordering` the reorder window;
 - :mod:`.tracker` the loop composing them; :mod:`.convert` to and from domain types (WGS84).
 
@@ -22,6 +23,7 @@ from roadlink.fusion.convert import (
     detections_from_vehicle_states,
     tracks_from_table,
 )
+from roadlink.fusion.coverage import LearnedCoverage
 from roadlink.fusion.deleter import MissOrCovarianceDeleter
 from roadlink.fusion.detections import Detections, SourceKind
 from roadlink.fusion.gating import Hypotheses, MahalanobisGate
@@ -45,6 +47,7 @@ __all__ = [
     "Hypotheses",
     "KalmanPredictor",
     "KalmanUpdater",
+    "LearnedCoverage",
     "MOfNInitiator",
     "MahalanobisGate",
     "MissOrCovarianceDeleter",

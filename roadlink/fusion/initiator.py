@@ -1,9 +1,16 @@
 """Track initiation: new tentative tracks from unassigned detections, confirmed by an M-of-N test.
 
 A track is confirmed once it was hit (updated by at least one detection) in ``m`` of its latest ``n``
-tracker steps, counting the step that created it. A tentative track still unconfirmed after ``n`` steps
-has failed and is removed by the tracker. Detections of the kinds in ``confirm_immediately`` (by default
-vehicle self-reports, which are authenticated, identity-bearing and accurate) start confirmed tracks.
+tracker steps, counting the step that created it. A tentative track that has fewer than ``m`` hits in its
+latest ``n`` steps once it is ``n`` steps old has failed and is removed by the tracker.
+
+The tracker may hold back tracks that pass the test (``awaiting`` in :meth:`MOfNInitiator.record_step`):
+those in the learned coverage of a source that has not reported them (:mod:`.coverage`), a sign of one
+RSU's clutter, for at most ``corroboration_steps`` steps; a ghost rarely lives that long, and a real
+object the other source cannot see (occluded, too small for its detector) is confirmed at the end.
+
+Detections of the kinds in ``confirm_immediately`` (by default vehicle self-reports, which are
+authenticated, identity-bearing and accurate) start confirmed tracks.
 """
 
 from __future__ import annotations
@@ -29,12 +36,14 @@ class MOfNInitiator:
         initial_velocity_std_mps: Velocity standard deviation (m/s, each axis) of a track started from a
             detection without velocity; its velocity starts at zero.
         confirm_immediately: Source kinds whose detections start confirmed tracks.
+        corroboration_steps: Steps a tentative track may wait for a covering source that has not reported it.
     """
 
     m: int = 2
     n: int = 3
     initial_velocity_std_mps: float = 10.0
     confirm_immediately: frozenset[SourceKind] = frozenset({SourceKind.VEHICLE_SELF_REPORT})
+    corroboration_steps: int = 25
 
     def __post_init__(self) -> None:
         """Validate ``m`` and ``n``."""
@@ -73,23 +82,27 @@ class MOfNInitiator:
             last_scan=np.full(len(rows), scan, np.int64),
         )
 
-    def record_step(self, table: TrackTable, hit: BoolArray) -> None:
+    def record_step(self, table: TrackTable, hit: BoolArray, awaiting: BoolArray | None = None) -> None:
         """Close a tracker step: shift each track's hit history, count misses and confirm tracks.
 
         Args:
             table: All tracks.
             hit: ``(N,)`` whether each track was updated (or created) during the step.
+            awaiting: ``(N,)`` tracks held back from confirmation in this step (module docstring).
         """
         table.hit_history[:] = (table.hit_history << np.uint32(1)) | hit.astype(np.uint32)
         table.misses[:] = np.where(hit, 0, table.misses + 1)
         table.age_steps[:] += 1
-        window = np.uint32((1 << self.n) - 1)
-        recent_hits = _popcount(table.hit_history & window)
-        table.confirmed[:] |= recent_hits >= self.m
+        passed = self._recent_hits(table) >= self.m
+        table.confirmed[:] |= passed if awaiting is None else passed & ~awaiting
 
     def failed(self, table: TrackTable) -> BoolArray:
-        """``(N,)`` tentative tracks that did not reach ``m`` hits within their first ``n`` steps."""
-        return np.asarray(~table.confirmed & (table.age_steps >= self.n))
+        """``(N,)`` tentative tracks at least ``n`` steps old with fewer than ``m`` hits in their latest ``n``."""
+        return np.asarray(~table.confirmed & (table.age_steps >= self.n) & (self._recent_hits(table) < self.m))
+
+    def _recent_hits(self, table: TrackTable) -> IntArray:
+        """``(N,)`` hits within the latest ``n`` steps."""
+        return _popcount(table.hit_history & np.uint32((1 << self.n) - 1))
 
 
 def _popcount(values: np.ndarray[tuple[int], np.dtype[np.uint32]]) -> IntArray:

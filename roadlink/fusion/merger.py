@@ -148,6 +148,7 @@ def _absorb(table: TrackTable, survivor: IntArray, absorbed: IntArray) -> None:
     table.confirmed[survivor] |= table.confirmed[absorbed]
     table.source_mask[survivor] |= table.source_mask[absorbed]
     table.source_mask_prev[survivor] |= table.source_mask_prev[absorbed]
+    table.sources_seen[survivor] |= table.sources_seen[absorbed]
     table.last_step[survivor] = np.maximum(table.last_step[survivor], table.last_step[absorbed])
     table.last_scan[survivor] = np.maximum(table.last_scan[survivor], table.last_scan[absorbed])
     table.age_steps[survivor] = np.maximum(table.age_steps[survivor], table.age_steps[absorbed])

@@ -117,6 +117,7 @@ class TrackTable:
         confirmed: ``(N,) bool`` passed the initiator (M-of-N) test.
         source_mask / source_mask_prev: ``(N,) uint64`` bit s set = tracker source s updated the track in this
             step / in the previous step (bit 63 also stands for every source beyond the 63rd).
+        sources_seen: ``(N,) uint64`` the same bits for every source that ever updated the track.
         vehicle_ids: ``(N,) S9`` encoded vehicle temporary id, empty when no self-report was associated.
         self_report_ms: ``(N,) int64`` unix ms of the latest vehicle self-report (-1 = none).
         last_step / last_scan: ``(N,) int64`` tracker step and scan counters of the latest update.
@@ -137,6 +138,7 @@ class TrackTable:
     confirmed: _Column[np.bool_] = _Column(np.bool_, fill=False)
     source_mask: _Column[np.uint64] = _Column(np.uint64)
     source_mask_prev: _Column[np.uint64] = _Column(np.uint64)
+    sources_seen: _Column[np.uint64] = _Column(np.uint64)
     vehicle_ids: _Column[np.bytes_] = _Column(VEHICLE_ID_DTYPE, fill=NO_VEHICLE_ID)
     self_report_ms: _Column[np.int64] = _Column(np.int64, fill=-1)
     last_step: _Column[np.int64] = _Column(np.int64, fill=-1)

@@ -19,8 +19,9 @@ time order, is associated with the global tracks of the tile and fused:
   with a wider gate (:class:`.t2t.TrackLinks`);
 - unassigned detections start tentative tracks (:mod:`.initiator`).
 
-After the scans, the step closes: M-of-N confirmation (:mod:`.initiator`), deletion (:mod:`.deleter`,
-checked at every step, also when nothing was released), duplicate merging (:mod:`.merger`).
+After the scans, the step closes: M-of-N confirmation (:mod:`.initiator`), held back while a track lies in
+the learned coverage (:mod:`.coverage`) of a source that has not reported it (one RSU's clutter), deletion
+(:mod:`.deleter`, checked at every step, also when nothing was released), duplicate merging (:mod:`.merger`).
 Association is always against the tile's global tracks in the shared ENU frame, so an object driving
 from one RSU's coverage into another's keeps its track id.
 
@@ -35,6 +36,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from roadlink.fusion.association import gnn_assign
+from roadlink.fusion.coverage import LearnedCoverage
 from roadlink.fusion.deleter import MissOrCovarianceDeleter
 from roadlink.fusion.detections import Detections, SourceKind
 from roadlink.fusion.gating import MahalanobisGate
@@ -68,6 +70,9 @@ class TrackerConfig:
         max_buffered: Bound of the reorder buffer (detections).
         link_memory_ms: How long (ms) a source object id stays linked to the global track it was fused into.
         output_tentative: Include tentative tracks in snapshots.
+        coverage_margin_m: Depth (m) inside a source's learned coverage (:mod:`.coverage`) from which a new
+            track waits for that source to report it too before it is confirmed; None disables the check.
+        coverage_refresh_ms: How often (ms) the learned coverages are recomputed.
     """
 
     window_ms: int = 150
@@ -76,6 +81,8 @@ class TrackerConfig:
     max_buffered: int = 1_000_000
     link_memory_ms: int = 3000
     output_tentative: bool = False
+    coverage_margin_m: float | None = 5.0
+    coverage_refresh_ms: int = 1000
     predictor: KalmanPredictor = field(default_factory=KalmanPredictor)
     gate: MahalanobisGate = field(default_factory=MahalanobisGate)
     updater: KalmanUpdater = field(default_factory=KalmanUpdater)
@@ -111,6 +118,8 @@ class Tracker:
         self._buffer = ReorderBuffer(self.config.window_ms, self.config.max_buffered)
         self._sources: dict[str, int] = {}
         self._links = TrackLinks(self.config.link_memory_ms)
+        margin = self.config.coverage_margin_m
+        self._coverage = None if margin is None else LearnedCoverage(self.config.coverage_refresh_ms, margin)
         self._next_id = 1
         self._step = 0
         self._scan = 0
@@ -149,7 +158,9 @@ class Tracker:
             for rows in split_scans(released, self.config.self_report_bucket_ms):
                 self._process_scan(released.take(rows), sources[rows])
             self._links.forget_before(int(released.times_ms.max()))
-            self.config.initiator.record_step(self._table, self._table.last_step == self._step)
+            if self._coverage is not None:
+                self._coverage.observe(sources, released.positions_m, int(released.times_ms.max()))
+            self.config.initiator.record_step(self._table, self._table.last_step == self._step, self._awaiting())
         self._delete(time_unix_ms)
         if len(released) and self.config.merger is not None:
             processed_ms = int(released.times_ms.max())
@@ -209,6 +220,18 @@ class Tracker:
         gated = self.config.gate.hypothesise(self._table, part, self.config.predictor, candidates, table_psd=psd)
         chosen = gnn_assign(gated.track_rows, gated.detection_rows, gated.distance2, self.config.gate.threshold)
         return gated.track_rows[chosen], rows[gated.detection_rows[chosen]]
+
+    def _awaiting(self) -> np.ndarray[tuple[int], np.dtype[np.bool_]]:
+        """``(N,)`` tentative tracks in the coverage of a source that has not reported them, young enough to wait."""
+        table = self._table
+        awaiting = np.zeros(len(table), dtype=bool)
+        young = ~table.confirmed & (table.age_steps < self.config.initiator.corroboration_steps)
+        if self._coverage is None or not young.any():
+            return awaiting
+        rows = np.flatnonzero(young)
+        missing = self._coverage.covering(table.states[rows, :2]) & ~table.sources_seen[rows]
+        awaiting[rows] = missing != 0
+        return awaiting
 
     def _table_rows_of_new(self, count: int) -> IntArray:
         """Rows of the ``count`` most recently appended tracks."""
@@ -293,6 +316,7 @@ class Tracker:
         table.hits[tracks] += 1
         table.last_step[tracks], table.last_scan[tracks] = self._step, self._scan
         table.source_mask[tracks] |= bits[detections]
+        table.sources_seen[tracks] |= bits[detections]
         self._update_class(scan, tracks, detections)
         self._attach_vehicle_ids(scan, tracks, detections)
         self.stats.detections_fused += len(tracks)
@@ -323,6 +347,7 @@ class Tracker:
         new = self.config.initiator.initiate(self._table, scan, rows, self._next_id, self._step, self._scan)
         self._next_id += len(rows)
         self._table.source_mask[new] = bits[rows]
+        self._table.sources_seen[new] = bits[rows]
         self._table.vehicle_ids[new] = scan.vehicle_ids[rows]
         reports = scan.vehicle_ids[rows] != NO_VEHICLE_ID
         self._table.self_report_ms[new] = np.where(reports, scan.times_ms[rows], -1)

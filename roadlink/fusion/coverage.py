@@ -1,0 +1,105 @@
+"""Where each source can see: a convex coverage learned from the positions it reports.
+
+A ghost track of one RSU (clutter: its tracker locked on to reflections, vegetation, a shadow) looks
+exactly like an object to the fusion node, except in one respect: where the fields of view of two RSUs
+overlap, a real object is reported by both, a ghost by one. The tracker uses that negative information
+when it confirms new tracks (see :class:`.initiator.MOfNInitiator` and :class:`.tracker.Tracker`): a
+tentative track in the coverage of a source that has not reported it waits for that source.
+
+The coverage of a source is the convex hull of every position it has reported, refreshed every
+``refresh_ms`` from the previous hull's vertices plus the new positions (so the memory is a few dozen
+vertices per source, and the coverage only grows). RSU fields of view (a lidar's disc, a radar's or a
+camera's sector) are convex; objects on the roads and the clutter scattered over the field of view fill
+the hull in within seconds. A position counts as covered when it lies at least ``margin_m`` inside the
+hull, so that an object entering a field of view is not held back by the sensor whose border it crosses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.spatial import ConvexHull, QhullError
+
+from roadlink.fusion.matrices import FloatArray
+from roadlink.fusion.state import IntArray
+
+__all__ = ["LearnedCoverage"]
+
+_MAX_SOURCE_BIT = 63
+_MIN_HULL_POINTS = 3
+
+
+@dataclass(slots=True)
+class _Hull:
+    """One source's coverage: hull vertices ``(V, 2)``, facet equations ``(F, 3)`` (unit normal, offset;
+    ``n . p + offset <= 0`` inside) and the positions reported since the last refresh."""
+
+    vertices: FloatArray = field(default_factory=lambda: np.zeros((0, 2)))
+    equations: FloatArray = field(default_factory=lambda: np.zeros((0, 3)))
+    pending: list[FloatArray] = field(default_factory=list)
+
+
+class LearnedCoverage:
+    """Per tracker source (index 0-63, the bits of ``TrackTable.source_mask``), its learned convex coverage.
+
+    Not thread-safe; owned by one tracker. Cost: one Qhull call per source and refresh (on a few hundred
+    points), and ``(N, F)`` dot products per query.
+    """
+
+    def __init__(self, refresh_ms: int = 1000, margin_m: float = 5.0) -> None:
+        """Create an empty coverage (nothing is covered until a source has reported a hull's worth of points)."""
+        self.refresh_ms = refresh_ms
+        self.margin_m = margin_m
+        self._hulls: dict[int, _Hull] = {}
+        self._refreshed_ms: int | None = None
+
+    def observe(self, sources: IntArray, positions_m: FloatArray, now_ms: int) -> None:
+        """Record reported positions ``(M, 2)`` of tracker sources ``(M,)`` (-1, a self-report, is ignored)."""
+        valid = (sources >= 0) & (sources <= _MAX_SOURCE_BIT)
+        if valid.any():
+            order = np.argsort(sources[valid], kind="stable")
+            ordered, points = sources[valid][order], positions_m[valid][order]
+            names, starts = np.unique(ordered, return_index=True)
+            for source, part in zip(names.tolist(), np.split(points, starts[1:]), strict=True):
+                self._hulls.setdefault(int(source), _Hull()).pending.append(part)
+        if self._refreshed_ms is None or now_ms - self._refreshed_ms >= self.refresh_ms:
+            self._refreshed_ms = now_ms
+            for hull in self._hulls.values():
+                _refresh(hull)
+
+    def covering(self, positions_m: FloatArray) -> np.ndarray[tuple[int], np.dtype[np.uint64]]:
+        """``(N,) uint64``: bit s set where source s covers the position ``(N, 2)`` (at least ``margin_m`` inside)."""
+        mask = np.zeros(len(positions_m), dtype=np.uint64)
+        if not len(positions_m):
+            return mask
+        for source, hull in self._hulls.items():
+            if not len(hull.equations):
+                continue
+            signed = positions_m @ hull.equations[:, :2].T + hull.equations[:, 2]
+            inside = signed.max(axis=1) <= -self.margin_m
+            mask[inside] |= np.uint64(1) << np.uint64(source)
+        return mask
+
+    def vertices(self, source: int) -> FloatArray:
+        """The hull vertices ``(V, 2)`` of a source (empty before its first refresh)."""
+        hull = self._hulls.get(source)
+        return hull.vertices.copy() if hull is not None else np.zeros((0, 2))
+
+
+def _refresh(hull: _Hull) -> None:
+    """Recompute a hull from its vertices and the pending positions (kept pending while degenerate)."""
+    if not hull.pending:
+        return
+    points = np.concatenate([hull.vertices, *hull.pending])
+    if len(points) < _MIN_HULL_POINTS:
+        return
+    try:
+        qhull = ConvexHull(points)
+    except QhullError:  # all points collinear or coincident so far: keep collecting
+        hull.pending = [points]
+        hull.vertices = np.zeros((0, 2))
+        return
+    hull.vertices = points[qhull.vertices]
+    hull.equations = np.asarray(qhull.equations, dtype=np.float64)
+    hull.pending = []

@@ -1,0 +1,73 @@
+"""Learned source coverage and the corroboration it demands from new tracks in overlaps."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from roadlink.fusion import Detections, SourceKind, Tracker, TrackerConfig
+from roadlink.fusion.coverage import LearnedCoverage
+
+T0 = 2_000_000
+
+
+def _octagon(centre: tuple[float, float], radius: float) -> np.ndarray:
+    angles = np.radians(np.arange(0, 360, 45))
+    return np.asarray(centre) + radius * np.stack([np.cos(angles), np.sin(angles)], axis=1)
+
+
+def test_coverage_is_the_hull_of_reported_positions_shrunk_by_the_margin() -> None:
+    coverage = LearnedCoverage(refresh_ms=0, margin_m=5.0)
+    points = _octagon((0.0, 0.0), 60.0)
+    coverage.observe(np.zeros(len(points), np.int64), points, T0)
+    coverage.observe(np.array([-1, -1, -1]), np.array([[500.0, 0.0], [0.0, 500.0], [500.0, 500.0]]), T0)
+    queries = np.array([[0.0, 0.0], [50.0, 0.0], [58.0, 0.0], [80.0, 0.0], [400.0, 100.0]])
+    assert coverage.covering(queries).tolist() == [1, 1, 0, 0, 0]  # 58 m: inside, but within the margin
+
+
+def test_collinear_reports_cover_nothing_until_the_hull_has_area() -> None:
+    coverage = LearnedCoverage(refresh_ms=0, margin_m=1.0)
+    line = np.array([[0.0, 0.0], [10.0, 0.0], [20.0, 0.0]])
+    coverage.observe(np.full(3, 2), line, T0)
+    assert coverage.covering(np.array([[10.0, 0.0]])).tolist() == [0]
+    coverage.observe(np.full(1, 2), np.array([[10.0, 20.0]]), T0 + 100)
+    assert coverage.covering(np.array([[10.0, 5.0]])).tolist() == [4]
+    assert len(coverage.vertices(2)) == 3
+
+
+def _rsu(time_ms: int, source: str, positions: np.ndarray, first_id: int) -> Detections:
+    n = len(positions)
+    return Detections.create(
+        positions_m=positions,
+        velocities_mps=np.zeros((n, 2)),
+        covariances=np.broadcast_to(np.diag([0.09, 0.09, 0.04, 0.04]), (n, 4, 4)),
+        times_ms=time_ms,
+        source_ids=source,
+        kinds=SourceKind.RSU_OBJECT_LIST,
+        object_class=2,
+        object_ids=np.arange(first_id, first_id + n),
+    )
+
+
+def test_a_ghost_in_the_overlap_waits_for_the_other_rsu() -> None:
+    # RSU A sees a disc around (0, 0), RSU B one around (20, 0) (their hulls come from objects on the rims).
+    # B reports a ghost at (10, 5), deep inside A's coverage, that A never reports: it stays tentative.
+    # An object at (10, -5) that both report is confirmed at once, and B's ghost at (75, 0), outside A's
+    # coverage, is confirmed as any track of B alone would be.
+    tracker = Tracker(TrackerConfig(window_ms=0, coverage_refresh_ms=0))
+    real, ghost, lonely = np.array([[10.0, -5.0]]), np.array([[10.0, 5.0]]), np.array([[75.0, 0.0]])
+    for k in range(12):
+        now = T0 + 100 * k
+        a = [_octagon((0.0, 0.0), 60.0)] + ([real] if k >= 2 else [])
+        b = [_octagon((20.0, 0.0), 60.0)] + ([real, ghost, lonely] if k >= 2 else [])
+        detections = Detections.concatenate(
+            [_rsu(now, "rsu-a", np.concatenate(a), 0), _rsu(now, "rsu-b", np.concatenate(b), 0)]
+        )
+        snapshot = tracker.step(now, detections)
+        if k == 3:
+            assert any(np.allclose(p, real[0], atol=0.5) for p in snapshot.states[:, :2])
+    positions = snapshot.states[:, :2]
+    assert any(np.allclose(p, real[0], atol=0.5) for p in positions)
+    assert any(np.allclose(p, lonely[0], atol=0.5) for p in positions)
+    assert not any(np.allclose(p, ghost[0], atol=2.0) for p in positions)
+    held = tracker.tracks.states[~tracker.tracks.confirmed, :2]
+    assert any(np.allclose(p, ghost[0], atol=0.5) for p in held)
