@@ -24,6 +24,8 @@ from v2x.roadside.v1 import roadside_service_pb2 as rs_pb2
 from v2x.roadside.v1 import roadside_service_pb2_grpc as rs_grpc
 from v2x.vehicle.v1 import vehicle_pb2
 
+from cloud.node import CloudNode
+from cloud.settings import CloudSettings
 from roadlink.domain.errors import ConfigurationError
 from roadlink.wire.publish_server import PublishServicer, batch_item_count
 from roadlink.wire.server import ROADSIDE_SERVICE, RunningServer, ServerTls, ServiceBinding, start_server
@@ -219,6 +221,37 @@ async def test_roadside_node_speaks_mutual_tls_on_both_sides(pki: Pki, tmp_path:
                 anonymous_code = await _health_code(anonymous)
 
     assert sink.items >= STATES  # the states, plus the node's heartbeat
+    assert anonymous_code == grpc.StatusCode.UNAVAILABLE
+
+
+async def test_roadside_uplink_to_a_mutual_tls_cloud_node(pki: Pki) -> None:
+    cloud_settings = CloudSettings.load(
+        listen="127.0.0.1:0",
+        tls_cert_file=pki.server_cert,
+        tls_key_file=pki.server_key,
+        tls_client_ca_file=pki.ca,
+    )
+    async with CloudNode(cloud_settings) as cloud:
+        settings = RoadsideSettings.load(
+            listen="127.0.0.1:0",
+            cloud_target=f"127.0.0.1:{cloud.port}",
+            cloud_ca_file=pki.ca,
+            cloud_client_cert_file=pki.client_cert,
+            cloud_client_key_file=pki.client_key,
+            heartbeat_s=60.0,
+        )
+        async with RoadsideNode(settings) as node:
+            await _send_states(node.uplink, STATES)
+            delivered = await node.uplink.flush(WAIT_S)
+            acked = node.uplink.stats.items_acked
+        async with aio.insecure_channel(f"127.0.0.1:{cloud.port}") as plaintext:
+            plaintext_code = await _health_code(plaintext)
+        async with _tls_channel(cloud.port, pki) as anonymous:
+            anonymous_code = await _health_code(anonymous)
+
+    assert delivered
+    assert acked >= STATES
+    assert plaintext_code == grpc.StatusCode.UNAVAILABLE
     assert anonymous_code == grpc.StatusCode.UNAVAILABLE
 
 
