@@ -24,11 +24,13 @@ from gateway.adapters.registry import ADAPTERS
 from roadlink.domain.perception import PerceptionFrame
 from roadlink.domain.signal import SignalPhaseAndTiming
 from roadlink.domain.vehicle import VehicleState
+from tests.codec.test_csae_golden import payloads as csae_payloads
 from tests.gateway import test_bsm_json as bsm_tests
 from tests.gateway import test_camera_ground as camera_tests
 from tests.gateway import test_lidar_sensor_frame as lidar_tests
 from tests.gateway import test_radar_wgs84 as radar_tests
 from tests.gateway import test_signal_controller as signal_tests
+from tests.gateway import test_uper_frames as uper_tests
 from tests.gateway.payload_fuzz import JSON_VALUES, assert_normalizes_or_rejects, corrupted_bytes, mutated_json
 
 T = TypeVar("T")
@@ -46,7 +48,7 @@ class FuzzTarget:
     """How to fuzz one registered adapter."""
 
     samples: Sequence[bytes]
-    """Valid payloads (JSON documents) that the mutations start from."""
+    """Valid payloads that the mutations start from."""
     context: MessageContext
     options: Mapping[str, object] = field(default_factory=dict)
     """The route options the adapter's factory is built with."""
@@ -56,6 +58,8 @@ class FuzzTarget:
     """Replacement values for mutated entries."""
     check: Callable[[Sequence[Normalized], MessageContext], None] = _no_check
     """Sanity checks on what the adapter accepts."""
+    json: bool = True
+    """The samples are JSON documents, so JSON-aware mutations apply (binary formats get byte corruption)."""
 
 
 def _only(output: Sequence[Normalized], kind: type[T]) -> T:
@@ -130,12 +134,24 @@ FUZZ_TARGETS: Mapping[str, FuzzTarget] = {
         values=JSON_VALUES | st.integers(-5_000, 2_000_000_000),  # around the J2735 integer ranges
         check=_check_bsm,
     ),
+    "uper_frames": FuzzTarget(
+        [payload for name, payload in csae_payloads().items() if name in ("BSM", "RSM", "SPAT")],  # forwarded kinds
+        uper_tests.CONTEXT,
+        options=uper_tests.OPTIONS,
+        reasons=uper_tests.REASONS,
+        json=False,
+    ),
 }
 
 
 @functools.cache
 def _adapter(name: str) -> Adapter:
     return ADAPTERS[name](FUZZ_TARGETS[name].options)
+
+
+def _target_of(name: str) -> FuzzTarget:
+    """The FuzzTarget of `name`, or a JSON one without samples (test_every_registered_adapter_is_fuzzed fails)."""
+    return FUZZ_TARGETS.get(name) or FuzzTarget([], radar_tests.CONTEXT)
 
 
 def _target(name: str) -> FuzzTarget:
@@ -172,7 +188,7 @@ def test_random_bytes_never_escape(name: str, payload: bytes) -> None:
     _normalizes_or_rejects(name, payload)
 
 
-@pytest.mark.parametrize("name", sorted(ADAPTERS))
+@pytest.mark.parametrize("name", [name for name in sorted(ADAPTERS) if _target_of(name).json])
 @FUZZ_SETTINGS
 @given(data=st.data())
 def test_mutated_samples_never_escape(name: str, data: st.DataObject) -> None:
