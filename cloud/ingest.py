@@ -51,8 +51,9 @@ class StoreSink:
         received = now_unix_ms()
         for status in batch.statuses:
             self.registry.record(status, received)
-        for index, spat in enumerate(batch.signal_timings):
-            self._apply(batch.sequence, "signal_timings", index, spat, rejections)
+        sender = self.registry.position_of(batch.sender_id)
+        for spat in batch.signal_timings:
+            self.road.update_signal(signal_from_proto(spat), sender)
         for message in batch.maps:
             self.road.update_map(intersection_lanes(message))
         self.ignored_items += len(batch.road_side_infos)
@@ -67,8 +68,6 @@ class StoreSink:
             if field == "frames":
                 self._store.update_frame(frame_from_proto(item))  # type: ignore[arg-type]
                 self.frames += 1
-            elif field == "signal_timings":
-                self.road.update_signal(signal_from_proto(item))  # type: ignore[arg-type]
             else:
                 self._store.update_vehicle(vehicle_state_from_proto(item))  # type: ignore[arg-type]
                 self.vehicle_states += 1

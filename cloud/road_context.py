@@ -9,8 +9,9 @@ them into :class:`~cloud.map_lanes.IntersectionLanes` and domain SPaT and hands 
 - keeps the newest SPaT per ``intersection_id`` (by SPaT time: a late, older message never replaces a
   newer one) and forgets SPaT older than ``max_signal_age_ms`` against the caller's clock;
 - locates intersections by their MapData reference point, so :meth:`RoadContext.signals_in` can give a
-  vehicle the signal states of the intersections in its area. SPaT of an intersection without MapData
-  has no location: it still feeds the detectors but goes to no situation stream.
+  vehicle the signal states of the intersections in its area. Without MapData, the position of the RSU
+  that sent the SPaT (from its heartbeats) stands in; SPaT with neither still feeds the detectors but
+  goes to no situation stream.
 
 Bounds: at most ``max_intersections`` maps and as many SPaT; beyond that the least recently updated one
 is evicted (and counted in ``evicted``). Call from the event loop only (not thread-safe); the values it
@@ -38,6 +39,7 @@ class RoadContext:
         self._max_intersections = max_intersections
         self._maps: OrderedDict[int, IntersectionLanes] = OrderedDict()
         self._signals: OrderedDict[int, SignalPhaseAndTiming] = OrderedDict()
+        self._senders: dict[int, Position] = {}
         self._road_map: RoadMap | None = None
         self._stale = False
         self.maps_received = 0
@@ -59,9 +61,14 @@ class RoadContext:
             self._evict(self._maps)
             self._stale = True
 
-    def update_signal(self, spat: SignalPhaseAndTiming) -> None:
-        """Take in one SPaT; an older one than held for its intersection is ignored and counted."""
+    def update_signal(self, spat: SignalPhaseAndTiming, sender_position: Position | None = None) -> None:
+        """Take in one SPaT; an older one than held for its intersection is ignored and counted.
+
+        `sender_position` (the sending RSU's position) locates the intersection while it has no MapData.
+        """
         self.signals_received += 1
+        if sender_position is not None:
+            self._senders[spat.intersection_id] = sender_position
         held = self._signals.get(spat.intersection_id)
         if held is not None and spat.time_unix_ms < held.time_unix_ms:
             self.signals_out_of_order += 1
@@ -69,6 +76,8 @@ class RoadContext:
         self._signals.pop(spat.intersection_id, None)
         self._signals[spat.intersection_id] = spat
         self._evict(self._signals)
+        for gone in [i for i in self._senders if i not in self._signals]:
+            del self._senders[gone]
 
     def road_map(self) -> RoadMap | None:
         """All intersections' lanes in one frame, None before the first MapData."""
@@ -87,9 +96,9 @@ class RoadContext:
         return [spat for spat in self.signals(now_unix_ms) if self._located_in(spat.intersection_id, area)]
 
     def reference_of(self, intersection_id: int) -> Position | None:
-        """The MapData reference point of an intersection, None without MapData."""
+        """The MapData reference point of an intersection, else its SPaT sender's position, else None."""
         known = self._maps.get(intersection_id)
-        return None if known is None else known.reference
+        return self._senders.get(intersection_id) if known is None else known.reference
 
     def _located_in(self, intersection_id: int, area: Area) -> bool:
         reference = self.reference_of(intersection_id)

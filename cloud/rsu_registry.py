@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from v2x.cloud.v1 import fusion_service_pb2 as fs_pb2
 from v2x.roadside.v1 import info_pb2
 
-from roadlink.domain.spatial import Circle
+from roadlink.domain.spatial import Circle, Position
 from roadlink.wire.convert import position_from_proto
 
 __all__ = ["RsuRegistry"]
@@ -44,12 +44,17 @@ class RsuRegistry:
             stalest = min(self._entries, key=lambda rsu: self._entries[rsu].received_unix_ms)
             del self._entries[stalest]
 
-    def zone_of(self, rsu_id: str, radius_m: float) -> Circle | None:
-        """The zone an RSU serves: ``radius_m`` metres around its heartbeat position (None if unknown)."""
+    def position_of(self, rsu_id: str) -> Position | None:
+        """The position an RSU reports in its heartbeats (None if unknown or not sent)."""
         entry = self._entries.get(rsu_id)
         if entry is None or not entry.status.HasField("position"):
             return None
-        return Circle(position_from_proto(entry.status.position), radius_m)
+        return position_from_proto(entry.status.position)
+
+    def zone_of(self, rsu_id: str, radius_m: float) -> Circle | None:
+        """The zone an RSU serves: ``radius_m`` metres around its heartbeat position (None if unknown)."""
+        position = self.position_of(rsu_id)
+        return None if position is None else Circle(position, radius_m)
 
     def liveness(self, rsu_id: str, now_unix_ms: int) -> fs_pb2.Liveness.ValueType:
         """LIVE, STALE or DOWN for a registered RSU; UNSPECIFIED for an unknown one."""

@@ -128,3 +128,15 @@ def test_intersections_beyond_the_bound_evict_the_least_recently_updated() -> No
     road.update_signal(_spat(4, T0_MS + 1))
     assert {s.intersection_id for s in road.signals(T0_MS)} == {2, 4}
     assert road.evicted == 2
+
+
+def test_without_mapdata_the_sending_rsu_locates_the_intersection() -> None:
+    road = RoadContext()
+    rsu = Position(48.137, 11.575)
+    road.update_signal(_spat(8, T0_MS), rsu)
+    road.update_signal(_spat(8, T0_MS + 100))  # a later SPaT without a sender position keeps the location
+    road.update_signal(_spat(9, T0_MS))
+    near = Circle(Position(48.1365, 11.575), 100.0)
+    assert [s.intersection_id for s in road.signals_in(near, T0_MS + 100)] == [8]
+    road.update_map(intersection_lanes(_map(8, common_pb2.Position(latitude_deg=48.2, longitude_deg=11.575))))
+    assert road.signals_in(near, T0_MS + 100) == []  # MapData's reference point wins

@@ -20,7 +20,7 @@ from v2x.cloud.v1 import situation_pb2
 from v2x.cloud.v1 import vehicle_service_pb2 as vs_pb2
 from v2x.cloud.v1 import vehicle_service_pb2_grpc as vs_grpc
 from v2x.common.v1 import common_pb2
-from v2x.roadside.v1 import map_pb2, signal_pb2
+from v2x.roadside.v1 import info_pb2, map_pb2, signal_pb2
 from v2x.roadside.v1 import roadside_service_pb2 as rs_pb2
 from v2x.roadside.v1 import roadside_service_pb2_grpc as rs_grpc
 from v2x.vehicle.v1 import vehicle_pb2
@@ -68,14 +68,16 @@ def _spat(phase: signal_pb2.MovementPhase.ValueType) -> signal_pb2.SignalPhaseAn
     return signal_pb2.SignalPhaseAndTiming(intersection_id=INTERSECTION_ID, time_unix_ms=now, movements=[movement])
 
 
-async def _publish_road(target: str) -> None:
-    """Send the MapData and a red SPaT in one edge batch and wait for its acknowledgement."""
+async def _publish_road(target: str, *, with_map: bool = True) -> None:
+    """Send the MapData (or the RSU's heartbeat) and a red SPaT in one edge batch and wait for its ack."""
+    status = info_pb2.RsuStatus(rsu_id="rsu-road", position=REFERENCE, heartbeat_interval_s=1.0)
     batch = rs_pb2.PublishRequest(
         sender_id="rsu-road",
         sender_epoch=1,
         sequence=1,
         sent_time_unix_ms=now_unix_ms(),
-        maps=[_map()],
+        maps=[_map()] if with_map else [],
+        statuses=[] if with_map else [status],
         signal_timings=[_spat(signal_pb2.MOVEMENT_PHASE_STOP_AND_REMAIN)],
     )
     async with aio.insecure_channel(target) as channel:
@@ -192,6 +194,19 @@ async def test_a_vehicle_near_the_intersection_receives_its_signal_state() -> No
     assert spat.intersection_id == INTERSECTION_ID
     assert spat.movements[0].signal_group == SIGNAL_GROUP
     assert spat.movements[0].events[0].phase == signal_pb2.MOVEMENT_PHASE_STOP_AND_REMAIN
+
+
+async def test_without_mapdata_the_signal_state_goes_to_vehicles_near_the_sending_rsu() -> None:
+    settings = CloudSettings.load(listen="127.0.0.1:0", picture="fused")
+    near = common_pb2.Area(circle=common_pb2.Circle(center=_position(0.0, -100.0), radius_m=300.0))
+    async with CloudNode(settings) as cloud:
+        target = f"127.0.0.1:{cloud.port}"
+        await _publish_road(target, with_map=False)
+        async with aio.insecure_channel(target) as channel:
+            stub = vs_grpc.VehicleServiceStub(channel)
+            update = await _watch_until(stub, near, lambda u: len(u.signal_timings) > 0)
+        assert cloud.road.intersection_count == 0
+    assert [s.intersection_id for s in update.signal_timings] == [INTERSECTION_ID]
 
 
 async def test_a_vehicle_far_from_the_intersection_gets_no_signal_state() -> None:
