@@ -1,5 +1,8 @@
 """MapData (``v2x.roadside.v1.MapData``) to the lanes of :mod:`roadlink.advisories.map_model`.
 
+MapData reaches the cloud in edge batches (``PublishRequest.maps``) or, for intersections whose RSUs do
+not send it, from files named in the settings (:func:`load_map_file`).
+
 The lane detectors read a :class:`~roadlink.advisories.RoadMap`; this adapter fills its
 :class:`~roadlink.advisories.Lane` values from the protobuf following the rules in the map model's
 docstring: ingress nodes are reversed into the direction of travel (their first node is the stop line),
@@ -15,15 +18,19 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
+from google.protobuf import json_format
+from google.protobuf.message import DecodeError
 from v2x.roadside.v1 import map_pb2
 
 from roadlink.advisories import Lane, LaneKind, LaneUse
 from roadlink.advisories.map_model import DEFAULT_LANE_WIDTH_M
+from roadlink.domain.errors import ConfigurationError
 from roadlink.domain.geodesy import LocalOrigin
 from roadlink.domain.spatial import Position
 
-__all__ = ["IntersectionLanes", "intersection_lanes"]
+__all__ = ["IntersectionLanes", "intersection_lanes", "load_map_file"]
 
 _USE = {
     map_pb2.LANE_DIRECTION_INGRESS: LaneUse.INGRESS,
@@ -62,6 +69,20 @@ class IntersectionLanes:
     def origin(self) -> LocalOrigin:
         """The ENU frame of the lane nodes."""
         return LocalOrigin(self.reference.latitude_deg, self.reference.longitude_deg)
+
+
+def load_map_file(path: Path) -> map_pb2.MapData:
+    """A MapData file: protobuf JSON when it ends in ``.json``, else the binary encoding.
+
+    Raises:
+        ConfigurationError: The file cannot be read or parsed.
+    """
+    try:
+        if path.suffix == ".json":
+            return json_format.Parse(path.read_text(encoding="utf-8"), map_pb2.MapData())
+        return map_pb2.MapData.FromString(path.read_bytes())
+    except (OSError, UnicodeDecodeError, json_format.ParseError, DecodeError) as exc:
+        raise ConfigurationError(f"cannot load MapData from {path}: {exc}") from exc
 
 
 def intersection_lanes(message: map_pb2.MapData) -> list[IntersectionLanes]:

@@ -19,6 +19,7 @@ from cloud.fusion_service import FusionServicer
 from cloud.handover_grpc import GrpcHandoverRouter
 from cloud.ingest import StoreSink
 from cloud.latest_store import LatestObjectStore
+from cloud.map_lanes import intersection_lanes, load_map_file
 from cloud.picture import Picture
 from cloud.road_context import RoadContext
 from cloud.settings import CloudSettings
@@ -46,6 +47,8 @@ class CloudNode:
         self.settings = settings
         self.feed = ChangeFeed()
         self.road = RoadContext(max_signal_age_ms=settings.max_age_ms)
+        for path in settings.map_files:
+            self.road.update_map(intersection_lanes(load_map_file(path)))
         self.peer_router = _make_peer_router(settings) if handover_router is None else None
         self.fused = _make_fused(settings, self.feed, self.road, handover_router or self.peer_router)
         self.store: Picture = self.fused or LatestObjectStore(max_age_ms=settings.max_age_ms)

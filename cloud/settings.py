@@ -47,6 +47,11 @@ class CloudSettings(TierSettings):
     fusion_origin_longitude_deg: float | None = Field(None, ge=-180, le=180, description="See the latitude.")
     fusion_period_ms: int = Field(100, gt=0, le=1_000, description="How often the tracker steps, ms.")
     max_age_ms: int = Field(3_000, gt=0, description="Sources silent for longer than this are dropped, ms.")
+    map_files: list[Path] = Field(
+        default_factory=list,
+        description="MapData files loaded at start (v2x.roadside.v1.MapData, protobuf JSON if the name ends "
+        "in .json, else binary), for intersections whose RSUs send no MapData; MapData received later wins.",
+    )
     tile_owners: dict[str, list[tuple[int, int]]] = Field(
         default_factory=dict,
         description="Static tile assignment shared by every node of the city: node id -> (column, row) tiles "

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+from google.protobuf import json_format
 from v2x.common.v1 import common_pb2
 from v2x.roadside.v1 import map_pb2
 
-from cloud.map_lanes import intersection_lanes
+from cloud.map_lanes import intersection_lanes, load_map_file
 from cloud.road_context import RoadContext
 from roadlink.advisories import LaneKind, LaneUse
+from roadlink.domain.errors import ConfigurationError
 from roadlink.domain.signal import MovementEvent, MovementPhase, MovementState, SignalPhaseAndTiming
 from roadlink.domain.spatial import Circle, Position
 
@@ -140,3 +145,16 @@ def test_without_mapdata_the_sending_rsu_locates_the_intersection() -> None:
     assert [s.intersection_id for s in road.signals_in(near, T0_MS + 100)] == [8]
     road.update_map(intersection_lanes(_map(8, common_pb2.Position(latitude_deg=48.2, longitude_deg=11.575))))
     assert road.signals_in(near, T0_MS + 100) == []  # MapData's reference point wins
+
+
+def test_map_files_load_as_protobuf_json_or_binary(tmp_path: Path) -> None:
+    as_json, as_binary, broken = tmp_path / "a.json", tmp_path / "a.pb", tmp_path / "b.json"
+    as_json.write_text(json_format.MessageToJson(_map()), encoding="utf-8")
+    as_binary.write_bytes(_map().SerializeToString())
+    broken.write_text("{not json", encoding="utf-8")
+    assert load_map_file(as_json) == _map()
+    assert load_map_file(as_binary) == _map()
+    with pytest.raises(ConfigurationError, match="cannot load MapData"):
+        load_map_file(broken)
+    with pytest.raises(ConfigurationError, match="cannot load MapData"):
+        load_map_file(tmp_path / "missing.pb")

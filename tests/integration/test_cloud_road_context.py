@@ -11,8 +11,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 
 import pytest
+from google.protobuf import json_format
 from grpc import aio
 from v2x.cloud.v1 import fusion_service_pb2 as fs_pb2
 from v2x.cloud.v1 import fusion_service_pb2_grpc as fs_grpc
@@ -68,16 +70,17 @@ def _spat(phase: signal_pb2.MovementPhase.ValueType) -> signal_pb2.SignalPhaseAn
     return signal_pb2.SignalPhaseAndTiming(intersection_id=INTERSECTION_ID, time_unix_ms=now, movements=[movement])
 
 
-async def _publish_road(target: str, *, with_map: bool = True) -> None:
+async def _publish_road(target: str, *, with_map: bool = True, with_status: bool | None = None) -> None:
     """Send the MapData (or the RSU's heartbeat) and a red SPaT in one edge batch and wait for its ack."""
     status = info_pb2.RsuStatus(rsu_id="rsu-road", position=REFERENCE, heartbeat_interval_s=1.0)
+    with_status = not with_map if with_status is None else with_status
     batch = rs_pb2.PublishRequest(
         sender_id="rsu-road",
         sender_epoch=1,
         sequence=1,
         sent_time_unix_ms=now_unix_ms(),
         maps=[_map()] if with_map else [],
-        statuses=[] if with_map else [status],
+        statuses=[status] if with_status else [],
         signal_timings=[_spat(signal_pb2.MOVEMENT_PHASE_STOP_AND_REMAIN)],
     )
     async with aio.insecure_channel(target) as channel:
@@ -206,6 +209,20 @@ async def test_without_mapdata_the_signal_state_goes_to_vehicles_near_the_sendin
             stub = vs_grpc.VehicleServiceStub(channel)
             update = await _watch_until(stub, near, lambda u: len(u.signal_timings) > 0)
         assert cloud.road.intersection_count == 0
+    assert [s.intersection_id for s in update.signal_timings] == [INTERSECTION_ID]
+
+
+async def test_mapdata_from_a_settings_file_locates_the_signal_state(tmp_path: Path) -> None:
+    map_file = tmp_path / "intersection-7.json"
+    map_file.write_text(json_format.MessageToJson(_map()), encoding="utf-8")
+    settings = CloudSettings.load(listen="127.0.0.1:0", picture="fused", map_files=[map_file])
+    near = common_pb2.Area(circle=common_pb2.Circle(center=_position(0.0, -100.0), radius_m=300.0))
+    async with CloudNode(settings) as cloud:
+        assert cloud.road.intersection_count == 1
+        target = f"127.0.0.1:{cloud.port}"
+        await _publish_road(target, with_map=False, with_status=False)
+        async with aio.insecure_channel(target) as channel:
+            update = await _watch_until(vs_grpc.VehicleServiceStub(channel), near, lambda u: len(u.signal_timings) > 0)
     assert [s.intersection_id for s in update.signal_timings] == [INTERSECTION_ID]
 
 
