@@ -5,20 +5,22 @@ Pure functions, meant to back the `roadlink decode` / `roadlink encode` commands
 `decode_hex(payload, offset=None, reference_unix_ms=...)` takes hex text (whitespace, newlines and a leading
 ``0x`` are fine) or raw bytes, finds the MessageFrame and returns one JSON-ready dict:
 
-    message       "BSM" | "SPaT" | "MAP" | "other"   message_id    the frame's messageId
+    message       "BSM" | "SPaT" | "MAP" | "PSM" | "SDSM" | "other"     message_id    the frame's messageId
     offset        where the frame starts             length        the frame's octets
     frame_hex     the frame alone (what `encode_json` gives back from `raw`)
     header_hex    octets before the frame            trailing_hex  octets after it
     raw           the decoded frame: {"messageId": n, "value": ...} in JER (below)
     v1_type       full proto name of the v1 messages ("" for "other")
     v1            the v1 messages as proto JSON (MessageToDict, proto field names): one VehicleState for a BSM,
-                  one SignalPhaseAndTiming per intersection for a SPaT, one MapData for a MAP, none for others
+                  one SignalPhaseAndTiming per intersection for a SPaT, one MapData for a MAP,
+                  one PerceptionFrame for a PSM or an SDSM, none for others
     v1_error      only when the frame decodes but does not map (e.g. a BSM whose position is unavailable)
 
 Finding the frame (offset None): at octet 0; else right after an unsecured IEEE 1609.2 wrapper (``03 80`` +
-OER length); else at any ``00 <id>`` of a supported message (MAP 0x12, SPaT 0x13, BSM 0x14). A candidate that
-ends the payload (or is followed by zero octets only) wins over one followed by other data. Only supported
-frames are searched for; with an explicit offset any messageId decodes, other messages' values staying hex.
+OER length); else at any ``00 <id>`` of a supported message (MAP 0x12, SPaT 0x13, BSM 0x14, PSM 0x20, SDSM
+0x29). A candidate that ends the payload (or is followed by zero octets only) wins over one followed by other
+data. Only supported frames are searched for; with an explicit offset any messageId decodes, other messages'
+values staying hex.
 
 Raw JSON follows the JSON Encoding Rules (ITU-T X.697): INTEGER, BOOLEAN, NULL as themselves; ENUMERATED as its
 name; OCTET STRING as hex; a BIT STRING of fixed size as hex (the bits first, zero-padded to whole octets), any
@@ -48,6 +50,9 @@ from roadlink.codec.j2735 import BSM_MESSAGE_ID, MESSAGES, MessageFrame
 from roadlink.codec.j2735_intersection import MAP_MESSAGE_ID, SPAT_MESSAGE_ID
 from roadlink.codec.j2735_map import frame_to_map
 from roadlink.codec.j2735_mapping import frame_to_vehicle_state
+from roadlink.codec.j2735_perception import frame_to_perception
+from roadlink.codec.j2735_psm import PSM_MESSAGE_ID
+from roadlink.codec.j2735_sdsm import SDSM_MESSAGE_ID
 from roadlink.codec.j2735_spat import spat_to_signals
 from roadlink.codec.uper import (
     EXTENSIONS_KEY,
@@ -67,11 +72,17 @@ from roadlink.codec.uper import (
     UTF8String,
 )
 from roadlink.domain.errors import ValidationError
-from roadlink.wire.convert import signal_to_proto, vehicle_state_to_proto
+from roadlink.wire.convert import frame_to_proto, signal_to_proto, vehicle_state_to_proto
 
 __all__ = ["SUPPORTED_MESSAGES", "decode_hex", "encode_json", "from_jer", "parse_payload", "to_jer"]
 
-SUPPORTED_MESSAGES: Final = {MAP_MESSAGE_ID: "MAP", SPAT_MESSAGE_ID: "SPaT", BSM_MESSAGE_ID: "BSM"}
+SUPPORTED_MESSAGES: Final = {
+    MAP_MESSAGE_ID: "MAP",
+    SPAT_MESSAGE_ID: "SPaT",
+    BSM_MESSAGE_ID: "BSM",
+    PSM_MESSAGE_ID: "PSM",
+    SDSM_MESSAGE_ID: "SDSM",
+}
 """messageId -> name of the messages decoded in full."""
 assert set(SUPPORTED_MESSAGES) == set(MESSAGES)
 
@@ -79,6 +90,8 @@ _V1_TYPES: Final = {
     BSM_MESSAGE_ID: "v2x.vehicle.v1.VehicleState",
     SPAT_MESSAGE_ID: "v2x.roadside.v1.SignalPhaseAndTiming",
     MAP_MESSAGE_ID: "v2x.roadside.v1.MapData",
+    PSM_MESSAGE_ID: "v2x.roadside.v1.PerceptionFrame",
+    SDSM_MESSAGE_ID: "v2x.roadside.v1.PerceptionFrame",
 }
 _HEX_TEXT = re.compile(rb"\s*(0[xX])?[0-9A-Fa-f\s]*")
 _IEEE1609_UNSECURED: Final = b"\x03\x80"
@@ -190,6 +203,8 @@ def _v1_messages(frame: Mapping[str, Any], reference_unix_ms: int) -> list[Messa
         return [signal_to_proto(s) for s in spat_to_signals(frame["value"], reference_unix_ms)]
     if frame["messageId"] == MAP_MESSAGE_ID:
         return [frame_to_map(frame, reference_unix_ms)]
+    if frame["messageId"] in (PSM_MESSAGE_ID, SDSM_MESSAGE_ID):
+        return [frame_to_proto(frame_to_perception(frame, reference_unix_ms))]
     return []
 
 

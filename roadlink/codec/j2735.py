@@ -7,7 +7,7 @@ follow the reference decodes, so a decoded frame reads like its XER twin.
 What is described: MessageFrame (messageId + open-type value), BasicSafetyMessage with BSMcoreData in full, and
 Part II: VehicleSafetyExtensions (events, pathHistory with currGNSSstatus and crumbData, pathPrediction, lights)
 and SupplementalVehicleExtensions (classification, classDetails, vehicleData, weatherReport, weatherProbe).
-The frame also carries SPAT and MapData, described in `j2735_intersection`.
+The frame also carries SPAT and MapData (`j2735_intersection`), the PSM (`j2735_psm`) and the SDSM (`j2735_sdsm`).
 What is kept as `Raw` octets, so that re-encoding reproduces them exactly: every other message type, Part II
 content with another id (SpecialVehicleExtensions) or with parts described as `Undescribed` below (for example a
 pathHistory initialPosition, or supplemental obstacle / status / speedProfile / theRTCM), regional extensions,
@@ -33,6 +33,17 @@ from roadlink.codec.j2735_common import (
     regional,
 )
 from roadlink.codec.j2735_intersection import MAP_MESSAGE_ID, SPAT, SPAT_MESSAGE_ID, MapData
+from roadlink.codec.j2735_motion import (
+    AccelerationSet4Way,
+    BasicVehicleClass,
+    ExteriorLights,
+    PathHistory,
+    PathPrediction,
+    SteeringWheelAngle,
+    VehicleSize,
+)
+from roadlink.codec.j2735_psm import PSM_MESSAGE_ID, PersonalSafetyMessage
+from roadlink.codec.j2735_sdsm import SDSM_MESSAGE_ID, SensorDataSharingMessage
 from roadlink.codec.uper import (
     AsnType,
     BitString,
@@ -69,30 +80,9 @@ _regional = regional
 
 # --- common data elements only the BSM uses (the shared ones are in j2735_common) ----------------------------------
 
-CoarseHeading = Integer("CoarseHeading", 0, 240)
-SteeringWheelAngle = Integer("SteeringWheelAngle", -126, 127)
-Acceleration = Integer("Acceleration", -2000, 2001)
-VerticalAcceleration = Integer("VerticalAcceleration", -127, 127)
-YawRate = Integer("YawRate", -32767, 32767)
-OffsetLLB18 = Integer("OffsetLL-B18", -131072, 131071)
-VertOffsetB12 = Integer("VertOffset-B12", -2048, 2047)
-TimeOffset = Integer("TimeOffset", 1, 65535)
-RadiusOfCurvature = Integer("RadiusOfCurvature", -32767, 32767)
-Confidence = Integer("Confidence", 0, 200)
-
 TransmissionState = Enumerated(
     "TransmissionState",
     ["neutral", "park", "forwardGears", "reverseGears", "reserved1", "reserved2", "reserved3", "unavailable"],
-)
-
-AccelerationSet4Way = Sequence(
-    "AccelerationSet4Way",
-    [
-        _f("long", Acceleration),
-        _f("lat", Acceleration),
-        _f("vert", VerticalAcceleration),
-        _f("yaw", YawRate),
-    ],
 )
 
 _ASSIST = ["unavailable", "off", "on", "engaged"]
@@ -107,11 +97,6 @@ BrakeSystemStatus = Sequence(
         _f("brakeBoost", Enumerated("BrakeBoostApplied", ["unavailable", "off", "on"])),
         _f("auxBrakes", Enumerated("AuxiliaryBrakeStatus", ["unavailable", "off", "on", "reserved"])),
     ],
-)
-
-VehicleSize = Sequence(
-    "VehicleSize",
-    [_f("width", Integer("VehicleWidth", 0, 1023)), _f("length", Integer("VehicleLength", 0, 4095))],
 )
 
 # --- BSM core ------------------------------------------------------------------------------------------------------
@@ -138,50 +123,18 @@ BSMcoreData = Sequence(
 
 # --- Part II: VehicleSafetyExtensions ------------------------------------------------------------------------------
 
-PathHistoryPoint = Sequence(
-    "PathHistoryPoint",
-    [
-        _f("latOffset", OffsetLLB18),
-        _f("lonOffset", OffsetLLB18),
-        _f("elevationOffset", VertOffsetB12),
-        _f("timeOffset", TimeOffset),
-        _opt("speed", Speed),
-        _opt("posAccuracy", PositionalAccuracy),
-        _opt("heading", CoarseHeading),
-    ],
-    extensible=True,
-)
-
-PathHistory = Sequence(
-    "PathHistory",
-    [
-        _opt("initialPosition", Undescribed("FullPositionVector")),
-        _opt("currGNSSstatus", BitString("GNSSstatus", Size(8, 8))),
-        _f("crumbData", SequenceOf("PathHistoryPointList", PathHistoryPoint, Size(1, 23))),
-    ],
-    extensible=True,
-)
-
-PathPrediction = Sequence(
-    "PathPrediction",
-    [_f("radiusOfCurve", RadiusOfCurvature), _f("confidence", Confidence)],
-    extensible=True,
-)
-
 VehicleSafetyExtensions = Sequence(
     "VehicleSafetyExtensions",
     [
         _opt("events", BitString("VehicleEventFlags", Size(13, 13, extensible=True))),
         _opt("pathHistory", PathHistory),
         _opt("pathPrediction", PathPrediction),
-        _opt("lights", BitString("ExteriorLights", Size(9, 9, extensible=True))),
+        _opt("lights", ExteriorLights),
     ],
     extensible=True,
 )
 
 # --- Part II: SupplementalVehicleExtensions ------------------------------------------------------------------------
-
-BasicVehicleClass = Integer("BasicVehicleClass", 0, 255)
 
 BasicVehicleRole = Enumerated(
     "BasicVehicleRole",
@@ -346,6 +299,8 @@ MESSAGES: dict[int, AsnType] = {
     MAP_MESSAGE_ID: MapData,
     SPAT_MESSAGE_ID: SPAT,
     BSM_MESSAGE_ID: BasicSafetyMessage,
+    PSM_MESSAGE_ID: PersonalSafetyMessage,
+    SDSM_MESSAGE_ID: SensorDataSharingMessage,
 }
 """messageId -> the described message type; any other messageId's value stays Raw."""
 

@@ -16,7 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from roadlink.codec import DecodeError
-from roadlink.codec.j2735 import BSMcoreData, MessageFrame, PathHistoryPoint, VehicleSafetyExtensions
+from roadlink.codec.j2735 import BSMcoreData, MessageFrame, VehicleSafetyExtensions
+from roadlink.codec.j2735_motion import PathHistoryPoint
 from roadlink.codec.uper import AsnType
 from tests.codec import captures
 from tests.codec.strategies import values
