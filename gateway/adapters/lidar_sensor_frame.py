@@ -53,7 +53,7 @@ from gateway.adapters.canonical import ProtoClass, new_perception_frame, proto_c
 from gateway.adapters.json_payload import CLASS_NAMES, MAX_UINT32, MAX_UNIX_MS, PAYLOAD_MODEL_CONFIG, parse_json_payload
 from roadlink.domain.classes import ObjectClass
 from roadlink.domain.errors import ConfigurationError
-from roadlink.domain.geodesy import FloatArray, LocalOrigin
+from roadlink.domain.geodesy import FloatArray, LocalOrigin, ecef_to_geodetic
 
 __all__ = [
     "DEFAULT_SIGMA_X_M",
@@ -242,22 +242,23 @@ def sensor_to_enu_rotation(yaw_deg: float, pitch_deg: float, roll_deg: float) ->
 
 @dataclass(frozen=True, slots=True)
 class LidarMounting:
-    """A validated pose, precomputed: the ENU origin at the sensor and the sensor -> ENU rotation (3x3)."""
+    """A validated pose, precomputed: the ENU origin at the sensor, the sensor -> ENU rotation (3x3), and the
+    sensor -> ECEF rotation (3x3, origin.rotation^T @ rotation) that takes positions to ECEF in one product."""
 
     origin: LocalOrigin
     rotation: FloatArray
     default_sigma_x_m: float
     default_sigma_y_m: float
+    sensor_to_ecef: FloatArray
 
     @classmethod
     def from_pose(cls, pose: LidarMountingPose) -> LidarMounting:
         """Precompute the frame of a pose."""
-        return cls(
-            LocalOrigin(pose.latitude_deg, pose.longitude_deg, pose.height_m),
-            sensor_to_enu_rotation(pose.yaw_deg, pose.pitch_deg, pose.roll_deg),
-            pose.default_sigma_x_m,
-            pose.default_sigma_y_m,
-        )
+        origin = LocalOrigin(pose.latitude_deg, pose.longitude_deg, pose.height_m)
+        rotation = sensor_to_enu_rotation(pose.yaw_deg, pose.pitch_deg, pose.roll_deg)
+        sensor_to_ecef: FloatArray = origin.rotation.T @ rotation
+        sensor_to_ecef.setflags(write=False)
+        return cls(origin, rotation, pose.default_sigma_x_m, pose.default_sigma_y_m, sensor_to_ecef)
 
 
 def build(options: Mapping[str, object]) -> Adapter:
@@ -303,10 +304,14 @@ def _add_objects(
     """
     rows = _sensor_rows(objects, mounting)
     rotation = mounting.rotation
-    enu = rows[:, :9].reshape(-1, 3, 3) @ rotation.T  # (N, [position, velocity, forward], ENU)
-    latitude, longitude, height = mounting.origin.to_geodetic(enu[:, 0, 0], enu[:, 0, 1], enu[:, 0, 2])
-    heading, speed = _heading_speed(enu[:, 1, :2], enu[:, 2, :2])
-    covariance = _covariance(rotation, rows[:, 9] ** 2, rows[:, 10] ** 2)
+    ecef = rows[:, 0:3] @ mounting.sensor_to_ecef.T + mounting.origin.ecef_m  # (N, 3), m
+    latitude, longitude, height = ecef_to_geodetic(ecef[:, 0], ecef[:, 1], ecef[:, 2])
+    horizontal = rotation[:2]  # sensor -> (east, north), shape (2, 3)
+    velocity_en = rows[:, 3:6] @ horizontal.T  # (N, 2), m/s
+    yaw = rows[:, 6]
+    forward_en = np.stack([np.cos(yaw), np.sin(yaw)], axis=1) @ horizontal[:, :2].T  # box front (N, 2)
+    heading, speed = _heading_speed(velocity_en, forward_en)
+    covariance = _covariance(rotation, rows[:, 7] ** 2, rows[:, 8] ** 2)
     columns = zip(
         objects,
         latitude.tolist(),
@@ -338,23 +343,11 @@ def _add_objects(
 
 
 def _sensor_rows(objects: tuple[LidarObject, ...], mounting: LidarMounting) -> FloatArray:
-    """Shape (N, 11): position (3), velocity (3), box front unit vector (3) in the sensor frame; sigma x, y (m)."""
+    """Shape (N, 9): position (3, m), velocity (3, m/s) in the sensor frame; yaw (rad); sigma x, y (m)."""
     sx, sy = mounting.default_sigma_x_m, mounting.default_sigma_y_m
     return np.array(
         [
-            (
-                o.x_m,
-                o.y_m,
-                o.z_m,
-                o.vx_mps,
-                o.vy_mps,
-                o.vz_mps,
-                math.cos(o.yaw_rad),
-                math.sin(o.yaw_rad),
-                0.0,
-                o.sigma_x_m or sx,
-                o.sigma_y_m or sy,
-            )
+            (o.x_m, o.y_m, o.z_m, o.vx_mps, o.vy_mps, o.vz_mps, o.yaw_rad, o.sigma_x_m or sx, o.sigma_y_m or sy)
             for o in objects
         ],
         dtype=np.float64,
