@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TypeAlias
 
 from v2x.roadside.v1 import perception_pb2
 
@@ -56,6 +57,12 @@ class TimeBounds:
     max_future_ms: int = 500
 
 
+_ROUTED_TOPICS = 65_536
+"""Most topics whose route is remembered (each sensor is one topic; the memo is cleared when full)."""
+_Routed: TypeAlias = tuple[Adapter, str, str]
+"""A topic's adapter, source id and sensor id."""
+
+
 @dataclass(frozen=True, slots=True)
 class _BoundRoute:
     route: Route
@@ -81,6 +88,7 @@ class Pipeline:
         self._max_payload_bytes = max_payload_bytes
         self._bounds = time_bounds or TimeBounds()
         self._recent = RecentMessages(dedupe_capacity)
+        self._routed: dict[str, _Routed] = {}
         self._clocks: dict[str, ClockOffsetEstimator] = {}
         self.stats = PipelineStats()
 
@@ -131,21 +139,32 @@ class Pipeline:
         clock.add(time_unix_ms, receive_time_unix_ms)
         provenance.clock_offset_ms = clock.offset_ms or 0
 
-    def _normalize(self, topic: str, payload: bytes, receive_time_unix_ms: int) -> list[tuple[str, Canonical]]:
-        if len(payload) > self._max_payload_bytes:
-            raise ValidationError("too_large", f"{len(payload)} bytes > limit {self._max_payload_bytes}")
+    def _route(self, topic: str) -> _Routed:
+        """The adapter and ids of a topic, remembered (a bounded memo: cleared when it reaches its capacity)."""
         bound = next((b for b in self._routes if topic_matches(b.route.topic_filter, topic)), None)
         if bound is None:
             raise ValidationError("unknown_topic", f"no route for topic {topic!r}")
-        context = _context(bound.route, topic, receive_time_unix_ms)
+        routed = (bound.adapter, *_ids(bound.route, topic))
+        if len(self._routed) >= _ROUTED_TOPICS:
+            self._routed.clear()
+        self._routed[topic] = routed
+        return routed
+
+    def _normalize(self, topic: str, payload: bytes, receive_time_unix_ms: int) -> list[tuple[str, Canonical]]:
+        if len(payload) > self._max_payload_bytes:
+            raise ValidationError("too_large", f"{len(payload)} bytes > limit {self._max_payload_bytes}")
+        routed = self._routed.get(topic) or self._route(topic)
+        adapter, source_id, sensor_id = routed
+        context = MessageContext(topic, source_id, sensor_id, receive_time_unix_ms)
         self.stats.by_source[context.source_id] += 1
-        items = [as_canonical(item) for item in bound.adapter(payload, context)]
+        items = [as_canonical(item) for item in adapter(payload, context)]
         self.stats.objects_out += sum(len(m.objects) for _, m in items if isinstance(m, perception_pb2.PerceptionFrame))
         return items
 
 
-def _context(route: Route, topic: str, receive_time_unix_ms: int) -> MessageContext:
+def _ids(route: Route, topic: str) -> tuple[str, str]:
+    """(source id, sensor id) from the topic levels the route names."""
     levels = topic.split("/")
     if max(route.source_level, route.sensor_level) >= len(levels):
         raise ValidationError("unknown_topic", f"topic {topic!r} lacks the source/sensor levels of its route")
-    return MessageContext(topic, levels[route.source_level], levels[route.sensor_level], receive_time_unix_ms)
+    return levels[route.source_level], levels[route.sensor_level]
