@@ -5,7 +5,8 @@ Pure functions, meant to back the `roadlink decode` / `roadlink encode` commands
 `decode_hex(payload, offset=None, reference_unix_ms=...)` takes hex text (whitespace, newlines and a leading
 ``0x`` are fine) or raw bytes, finds the MessageFrame and returns one JSON-ready dict:
 
-    message       "BSM" | "SPaT" | "MAP" | "PSM" | "SDSM" | "other"     message_id    the frame's messageId
+    message       "BSM" | "SPaT" | "MAP" | "SRM" | "SSM" | "PSM" | "SDSM" | "other"
+    message_id    the frame's messageId
     offset        where the frame starts             length        the frame's octets
     frame_hex     the frame alone (what `encode_json` gives back from `raw`)
     header_hex    octets before the frame            trailing_hex  octets after it
@@ -13,14 +14,14 @@ Pure functions, meant to back the `roadlink decode` / `roadlink encode` commands
     v1_type       full proto name of the v1 messages ("" for "other")
     v1            the v1 messages as proto JSON (MessageToDict, proto field names): one VehicleState for a BSM,
                   one SignalPhaseAndTiming per intersection for a SPaT, one MapData for a MAP,
-                  one PerceptionFrame for a PSM or an SDSM, none for others
+                  one PerceptionFrame for a PSM or an SDSM, none for others (SRM, SSM: raw only)
     v1_error      only when the frame decodes but does not map (e.g. a BSM whose position is unavailable)
 
 Finding the frame (offset None): at octet 0; else right after an unsecured IEEE 1609.2 wrapper (``03 80`` +
-OER length); else at any ``00 <id>`` of a supported message (MAP 0x12, SPaT 0x13, BSM 0x14, PSM 0x20, SDSM
-0x29). A candidate that ends the payload (or is followed by zero octets only) wins over one followed by other
-data. Only supported frames are searched for; with an explicit offset any messageId decodes, other messages'
-values staying hex.
+OER length); else at any ``00 <id>`` of a supported message (MAP 0x12, SPaT 0x13, BSM 0x14, SRM 0x1d, SSM
+0x1e, PSM 0x20, SDSM 0x29). A candidate that ends the payload (or is followed by zero octets only) wins over
+one followed by other data. Only supported frames are searched for; with an explicit offset any messageId
+decodes, other messages' values staying hex.
 
 Raw JSON follows the JSON Encoding Rules (ITU-T X.697): INTEGER, BOOLEAN, NULL as themselves; ENUMERATED as its
 name; OCTET STRING as hex; a BIT STRING of fixed size as hex (the bits first, zero-padded to whole octets), any
@@ -53,6 +54,7 @@ from roadlink.codec.j2735_mapping import frame_to_vehicle_state
 from roadlink.codec.j2735_perception import frame_to_perception
 from roadlink.codec.j2735_psm import PSM_MESSAGE_ID
 from roadlink.codec.j2735_sdsm import SDSM_MESSAGE_ID
+from roadlink.codec.j2735_signal_request import SRM_MESSAGE_ID, SSM_MESSAGE_ID
 from roadlink.codec.j2735_spat import spat_to_signals
 from roadlink.codec.uper import (
     EXTENSIONS_KEY,
@@ -80,6 +82,8 @@ SUPPORTED_MESSAGES: Final = {
     MAP_MESSAGE_ID: "MAP",
     SPAT_MESSAGE_ID: "SPaT",
     BSM_MESSAGE_ID: "BSM",
+    SRM_MESSAGE_ID: "SRM",
+    SSM_MESSAGE_ID: "SSM",
     PSM_MESSAGE_ID: "PSM",
     SDSM_MESSAGE_ID: "SDSM",
 }

@@ -7,7 +7,8 @@ follow the reference decodes, so a decoded frame reads like its XER twin.
 What is described: MessageFrame (messageId + open-type value), BasicSafetyMessage with BSMcoreData in full, and
 Part II: VehicleSafetyExtensions (events, pathHistory with currGNSSstatus and crumbData, pathPrediction, lights)
 and SupplementalVehicleExtensions (classification, classDetails, vehicleData, weatherReport, weatherProbe).
-The frame also carries SPAT and MapData (`j2735_intersection`), the PSM (`j2735_psm`) and the SDSM (`j2735_sdsm`).
+The frame also carries SPAT and MapData (`j2735_intersection`), SRM and SSM
+(`j2735_signal_request`), the PSM (`j2735_psm`) and the SDSM (`j2735_sdsm`).
 What is kept as `Raw` octets, so that re-encoding reproduces them exactly: every other message type, Part II
 content with another id (SpecialVehicleExtensions) or with parts described as `Undescribed` below (for example a
 pathHistory initialPosition, or supplemental obstacle / status / speedProfile / theRTCM), regional extensions,
@@ -44,6 +45,12 @@ from roadlink.codec.j2735_motion import (
 )
 from roadlink.codec.j2735_psm import PSM_MESSAGE_ID, PersonalSafetyMessage
 from roadlink.codec.j2735_sdsm import SDSM_MESSAGE_ID, SensorDataSharingMessage
+from roadlink.codec.j2735_signal_request import (
+    SRM_MESSAGE_ID,
+    SSM_MESSAGE_ID,
+    SignalRequestMessage,
+    SignalStatusMessage,
+)
 from roadlink.codec.uper import (
     AsnType,
     BitString,
@@ -299,6 +306,8 @@ MESSAGES: dict[int, AsnType] = {
     MAP_MESSAGE_ID: MapData,
     SPAT_MESSAGE_ID: SPAT,
     BSM_MESSAGE_ID: BasicSafetyMessage,
+    SRM_MESSAGE_ID: SignalRequestMessage,
+    SSM_MESSAGE_ID: SignalStatusMessage,
     PSM_MESSAGE_ID: PersonalSafetyMessage,
     SDSM_MESSAGE_ID: SensorDataSharingMessage,
 }
