@@ -124,7 +124,7 @@ def soa4(a: FloatArray) -> FloatArray:
     """A stack ``(E, 4, 4)`` as a struct of arrays ``(4, 4, E)`` (contiguous): each entry a length-E vector.
 
     numpy's batched ``matmul`` on thousands of 4x4 matrices runs a small kernel per matrix; in this layout a
-    product is 16 vectorized multiply-adds over E (:func:`soa_matmul`), several times faster.
+    product is one ``einsum`` over length-E vectors (:func:`soa_matmul`), several times faster.
     """
     return np.ascontiguousarray(np.moveaxis(a, 0, -1))
 
@@ -136,10 +136,7 @@ def aos4(a: FloatArray) -> FloatArray:
 
 def soa_matmul(a: FloatArray, b: FloatArray) -> FloatArray:
     """Products of struct-of-arrays stacks ``(n, k, E) @ (k, m, E) -> (n, m, E)``."""
-    out = a[:, 0, None, :] * b[None, 0, :, :]
-    for k in range(1, a.shape[1]):
-        out += a[:, k, None, :] * b[None, k, :, :]
-    return np.asarray(out)
+    return np.asarray(np.einsum("ike,kje->ije", a, b))
 
 
 def soa_matvec(a: FloatArray, x: FloatArray) -> FloatArray:
@@ -148,8 +145,14 @@ def soa_matvec(a: FloatArray, x: FloatArray) -> FloatArray:
 
 
 def soa_inv4(a: FloatArray) -> FloatArray:
-    """Inverses of a struct-of-arrays stack of 4x4 matrices ``(4, 4, E)`` by cofactors (see :func:`inv4`)."""
+    """Inverses of a struct-of-arrays stack of 4x4 matrices ``(4, 4, E)``: cofactors (see :func:`inv4`), or
+    LAPACK for stacks of fewer than ``_SOA_LAPACK_BELOW`` (where the 140 vector operations cost more)."""
+    if a.shape[-1] < _SOA_LAPACK_BELOW:
+        return soa4(np.linalg.inv(np.moveaxis(a, -1, 0)))
     return _inv4_components(a.reshape(16, -1))[0].reshape(a.shape)
+
+
+_SOA_LAPACK_BELOW = 64
 
 
 def soa_trace(a: FloatArray) -> FloatArray:

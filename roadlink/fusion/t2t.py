@@ -62,9 +62,9 @@ class CIResult:
     omega: FloatArray
 
 
-_NODES = np.linspace(0.0, 1.0, 5)
+_NODES = np.linspace(0.0, 1.0, 9)
+_NODE_STEP = float(_NODES[1])
 _OMEGA_TOLERANCE = 1e-7
-_NODE_POWERS = _NODES[:, None] ** np.arange(5)
 
 
 def _evaluate(p: FloatArray, q: FloatArray, omega: FloatArray) -> tuple[FloatArray, ...]:
@@ -126,23 +126,48 @@ def _trace_polynomials(a: FloatArray, b: FloatArray) -> tuple[FloatArray, FloatA
 def trace_minimizing_omega(p_a: FloatArray, p_b: FloatArray, iterations: int = 4) -> FloatArray:
     """The ``w`` in [0, 1] minimizing ``trace(CI(w))`` for pairs ``(E, 4, 4)``.
 
-    The trace is the ratio of the polynomials of :func:`trace_polynomials`. The best of five equally
-    spaced nodes brackets the minimizer (the trace is convex in ``w``); safeguarded Newton steps on the sign
-    of ``f'`` (that of ``p' q - p q'``) refine it, and the best value seen is returned.
+    The trace is the ratio of the polynomials of :func:`trace_polynomials`. The best of 9 equally spaced
+    nodes brackets the minimizer (the trace is convex in ``w``); from the vertex of the parabola through it
+    and its neighbours, safeguarded Newton steps on the sign of ``f'`` (that of ``p' q - p q'``) refine it,
+    and the best value seen is returned.
     """
     return _minimizing_omega(*trace_polynomials(p_a, p_b), iterations)
 
 
+def _horner(coefficients: FloatArray, nodes: FloatArray) -> FloatArray:
+    """Polynomials ``(E, d)`` (increasing powers) at ``nodes`` ``(K,)``: ``(E, K)``.
+
+    Elementwise, on purpose: a matrix product with the node powers would go to a multi-threaded BLAS, whose
+    thread hand-offs cost milliseconds on a loaded machine for this tiny amount of work.
+    """
+    values = coefficients[:, -1, None] * nodes
+    for k in range(coefficients.shape[1] - 2, 0, -1):
+        values += coefficients[:, k, None]
+        values *= nodes
+    return np.asarray(values + coefficients[:, 0, None])
+
+
 def _minimizing_omega(p: FloatArray, q: FloatArray, iterations: int) -> FloatArray:
-    """:func:`trace_minimizing_omega` from the polynomials ``p (E, 4)``, ``q (E, 5)``."""
+    """:func:`trace_minimizing_omega` from the polynomials ``p (E, 4)``, ``q (E, 5)``.
+
+    The trace at 9 equally spaced nodes brackets the minimizer; the vertex of
+    the parabola through the best node and its neighbours starts the safeguarded Newton iteration so close
+    to the minimum that one or two steps reach the tolerance (few vector operations for small batches too).
+    """
     rows = np.arange(len(p))
+    last = len(_NODES) - 1
     with np.errstate(divide="ignore", invalid="ignore"):
-        node_values = (p @ _NODE_POWERS[:, :4].T) / (q @ _NODE_POWERS.T)
+        node_values = _horner(p, _NODES) / _horner(q, _NODES)
         node_values = np.where(np.isfinite(node_values) & (node_values > 0), node_values, np.inf)
         best = np.argmin(node_values, axis=1)
-        omega = best_omega = _NODES[best]
-        best_value = node_values[rows, best]
-        low, high = _NODES[np.maximum(best - 1, 0)], _NODES[np.minimum(best + 1, 4)]
+        best_omega, best_value = _NODES[best], node_values[rows, best]
+        below, above = np.maximum(best - 1, 0), np.minimum(best + 1, last)
+        low, high = _NODES[below], _NODES[above]
+        before, after = node_values[rows, below], node_values[rows, above]
+        curvature = before - 2.0 * best_value + after
+        interior = (best > 0) & (best < last) & np.isfinite(curvature) & (curvature > 0)
+        shift = np.where(interior, 0.5 * (before - after) / np.where(interior, curvature, 1.0), 0.0)
+        omega = np.clip(best_omega + shift * _NODE_STEP, low, high)
         for iteration in range(iterations + 1):
             pv, p1, p2, qv, q1, q2 = _evaluate(p, q, omega)
             value = pv / qv

@@ -111,3 +111,17 @@ def test_track_links_record_lookup_and_forget() -> None:
     assert links.lookup(keys[:2]).tolist() == [21, 12]
     links.forget_before(1600)
     assert links.lookup(keys).tolist() == [21, 0, 0, 0]
+
+
+def test_trace_minimizing_weight_of_small_and_boundary_batches() -> None:
+    # The node search, parabola and Newton steps give the optimum for one pair, and the ends when one
+    # estimate dominates (w = 1: b adds nothing; w = 0: a adds nothing).
+    x_a, p_a, x_b, p_b = _pairs(np.random.default_rng(21), 1)
+    single = covariance_intersection(x_a, p_a, x_b, p_b)
+    grid = np.linspace(0.0, 1.0, 2001)
+    info_a, info_b = np.linalg.inv(p_a[0]), np.linalg.inv(p_b[0])
+    best = min(np.trace(np.linalg.inv(w * info_a + (1 - w) * info_b)) for w in grid)
+    assert np.trace(single.covs[0]) <= best * (1 + 1e-9)
+    tight, loose = np.eye(4)[None] * 0.01, np.eye(4)[None] * 100.0
+    assert covariance_intersection(x_a, tight, x_b, loose).omega.tolist() == [1.0]
+    assert covariance_intersection(x_a, loose, x_b, tight).omega.tolist() == [0.0]
