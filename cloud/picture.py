@@ -35,5 +35,8 @@ class Picture(Protocol):
         ...
 
     def advisories_in(self, area: Area) -> list[Advisory]:
-        """Advisories that concern `area` (their zone's centre or an involved object lies in it)."""
+        """Advisories that concern `area`: their zone overlaps it (without a zone: an involved track is in it).
+
+        RSU delivery should call `cloud.zone_advisories.advisories_for_zone`, which also drops expired ones.
+        """
         ...
