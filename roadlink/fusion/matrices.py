@@ -148,7 +148,7 @@ def soa_inv4(a: FloatArray) -> FloatArray:
     """Inverses of a struct-of-arrays stack of 4x4 matrices ``(4, 4, E)``: cofactors (see :func:`inv4`), or
     LAPACK for stacks of fewer than ``_SOA_LAPACK_BELOW`` (where the 140 vector operations cost more)."""
     if a.shape[-1] < _SOA_LAPACK_BELOW:
-        return soa4(np.linalg.inv(np.moveaxis(a, -1, 0)))
+        return soa4(np.asarray(np.linalg.inv(np.moveaxis(a, -1, 0)), dtype=np.float64))
     return _inv4_components(a.reshape(16, -1))[0].reshape(a.shape)
 
 
