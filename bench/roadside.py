@@ -19,8 +19,9 @@ Loads: `saturated` sends N states as fast as the chain accepts them (backpressur
 buffers. `paced` offers 10,000 states/s (half the 20,000 target) for a few seconds; its p99 minus the
 direct path's p99 is the node's added p99 latency. Figures are medians over the runs; `spread` is
 (max - min) / median of the rates. `cores` are each process's CPU seconds / wall seconds of the run;
-`outbox busy` is the share of the run the outbox's single disk thread spent in its methods (append and
-acknowledge_and_take per batch; bench-side timers wrapped around the product's methods); `node backlog` is
+`outbox busy` is the share of the run the outbox's single disk thread spent in its methods (append_many per
+commit group of inbound batches, acknowledge_and_take per outbound batch; bench-side timers wrapped around
+the product's methods), `batches/commit` the inbound batches per group commit; `node backlog` is
 the most messages the node held for the sink (outbox rows, or queued + unacknowledged in memory; sampled every 10 ms).
 
 Part 2, raw baseline in the same run: a bare `grpc.aio` client stream (`VehicleService.PublishState`,
@@ -396,8 +397,15 @@ def uplink_table(results: Sequence[UplinkResult], raw_cstream: float) -> str:
 
 def outbox_table(results: Sequence[UplinkResult]) -> str:
     """Durable runs: the outbox disk thread's mean time per call of each method (median over the runs)."""
-    names = ("append", "acknowledge_and_take")  # what the node calls per batch (the other two: once per session)
-    rows: list[list[object]] = [["durable outbox", *(f"{name} ms/call" for name in names), "calls/run", "busy"]]
+    names = ("append_many", "acknowledge_and_take")  # what the node calls per group / batch (others: per session)
+    header: list[object] = [
+        "durable outbox",
+        *(f"{name} ms/call" for name in names),
+        "calls/run",
+        "batches/commit",
+        "busy",
+    ]
+    rows: list[list[object]] = [header]
     for result in results:
         if result.mode != "durable":
             continue
@@ -411,7 +419,10 @@ def outbox_table(results: Sequence[UplinkResult]) -> str:
             for name in names
         ]
         calls = median_of([float(sum(run.node["disk_calls"].values())) for run in result.runs])
-        rows.append([result.load, *per_call, round(calls), result.median("outbox_busy")])
+        per_commit = median_of(
+            [run.node.get("inbound_batches", 0) / max(1, run.node.get("inbound_groups", 0)) for run in result.runs]
+        )
+        rows.append([result.load, *per_call, round(calls), per_commit, result.median("outbox_busy")])
     return format_table(rows)
 
 

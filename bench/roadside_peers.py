@@ -287,7 +287,7 @@ class SinkRole:
 # ---- roadside node -----------------------------------------------------------------------------------
 
 
-OUTBOX_METHODS = ("append", "acknowledge_and_take", "take_batch", "acknowledge")  # the ones the node calls
+OUTBOX_METHODS = ("append_many", "acknowledge_and_take", "take_batch", "acknowledge")  # the ones the node calls
 
 
 @dataclass(slots=True)
@@ -384,6 +384,8 @@ class RoadsideRole:
         return {
             **counters,
             "batches_sent": stats.batches_sent,
+            "inbound_batches": node.publish.stats.batches_accepted,
+            "inbound_groups": node.publish.stats.groups_committed,
             "dropped": stats.items_dropped,
             "reconnects": stats.reconnects,
             "max_pending": self.max_pending,

@@ -17,16 +17,18 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import TypeAlias, TypeVar
 
 from google.protobuf.message import Message
 from v2x.roadside.v1 import roadside_service_pb2 as rs_pb2
 
 from roadlink.domain.clock import now_unix_ms
 from roadlink.wire.backoff import Backoff
+from roadlink.wire.publish_server import current_commit_group
 from roadlink.wire.uplink import BATCH_FIELDS, SAFETY_FIELDS, BatchUplink, OnDone, OutboundBatch
 from roadside.batch_payload import encode_items, request_bytes, split_batch
 from roadside.outbox import Outbox, OutboxFull, OutboxRow, StoredBatch
@@ -35,6 +37,15 @@ __all__ = ["DurableUplink", "OutboxLedger"]
 
 _T = TypeVar("_T")
 _FULL_RETRY_S = 0.05
+_Entry: TypeAlias = tuple[list[OutboxRow], tuple[str, int, int] | None]  # rows, (sender, epoch, sequence)
+
+
+@dataclass(frozen=True, slots=True)
+class _Staged:
+    """An inbound batch staged in a commit group: its outbox entry and its caller's timeout, s."""
+
+    entry: _Entry
+    timeout_s: float | None
 
 
 class DurableUplink(BatchUplink):
@@ -115,28 +126,56 @@ class DurableUplink(BatchUplink):
             OutboxRow(field, safety, len(chunk), encode_items(field, chunk))
             for chunk in (serialized[start : start + size] for start in range(0, len(serialized), size))
         ]
-        await self._store(rows, None, timeout_s)
+        await self._store([(rows, None)], timeout_s)
         if on_done is not None:
             on_done()
 
     async def store_batch(self, batch: rs_pb2.PublishRequest, *, timeout_s: float | None = None) -> None:
-        """Commit every item of an inbound batch, and its (sender, epoch, sequence), in one transaction."""
+        """Commit every item of an inbound batch, and its (sender, epoch, sequence), in one transaction.
+
+        Inside the publish servicer's commit group the batch is only staged: the group commits it together
+        with the other batches of the group (`write_group`), before any of them is acknowledged.
+        """
         rows = [
             OutboxRow(part.field, part.field in SAFETY_FIELDS, part.items, part.data) for part in split_batch(batch)
         ]
-        await self._store(rows, (batch.sender_id, batch.sender_epoch, batch.sequence), timeout_s)
+        entry: _Entry = (rows, (batch.sender_id, batch.sender_epoch, batch.sequence))
+        group = current_commit_group()
+        if group is not None:
+            group.stage(self, _Staged(entry, timeout_s))
+            return
+        await self._store([entry], timeout_s)
 
-    async def _store(
-        self, rows: list[OutboxRow], accepted: tuple[str, int, int] | None, timeout_s: float | None
-    ) -> None:
+    async def write_group(self, items: Sequence[object]) -> None:
+        """Commit batches staged by `store_batch` in one transaction (rows and ledger entries of all of them).
+
+        If their safety messages together do not fit under the outbox's hard limit, they are committed one
+        by one in order instead, each waiting for room; TimeoutError after the shortest staged timeout.
+        """
+        staged = [item for item in items if isinstance(item, _Staged)]
+        if len(staged) != len(items):
+            raise TypeError("write_group got items that store_batch did not stage")
+        timeouts = [item.timeout_s for item in staged if item.timeout_s is not None]
+        entries = [item.entry for item in staged]
+        async with asyncio.timeout(min(timeouts) if timeouts else None):
+            try:
+                await self._store(entries, None, retry=len(entries) == 1)
+            except OutboxFull:
+                for entry in entries:
+                    await self._store([entry], None)
+
+    async def _store(self, entries: list[_Entry], timeout_s: float | None, *, retry: bool = True) -> None:
+        """Commit `entries` in one transaction; while the outbox is full, wait and retry (or raise OutboxFull)."""
         async with asyncio.timeout(timeout_s):
             while True:
                 try:
-                    dropped = await self._disk(functools.partial(self.outbox.append, rows, accepted=accepted))
+                    dropped = await self._disk(self.outbox.append_many, entries)
                     break
                 except OutboxFull:
+                    if not retry:
+                        raise
                     await asyncio.sleep(_FULL_RETRY_S)
-        self.stats.items_queued += sum(row.items for row in rows)
+        self.stats.items_queued += sum(row.items for rows, _ in entries for row in rows)
         self.stats.items_dropped += dropped
         if dropped:
             self.stats.dropped_by_field = dict(self.outbox.dropped_by_field)
@@ -194,8 +233,8 @@ class DurableUplink(BatchUplink):
 class OutboxLedger:
     """The PublishServicer ledger of a durable roadside node: the outbox's own `accepted` table.
 
-    `record` does nothing because `DurableUplink.store_batch` already wrote the sequence together with the
-    batch's rows; `load` gives the servicer what was stored before a restart.
+    `record` does nothing because `DurableUplink.store_batch` / `write_group` already wrote the sequence in
+    the transaction of the batch's rows; `load` gives the servicer what was stored before a restart.
     """
 
     def __init__(self, outbox: Outbox) -> None:

@@ -11,6 +11,7 @@ to it.
 Exactly once from the gateway: `append` can record, in the same transaction as the rows, which inbound
 batch (sender, epoch, sequence) they came from. A restarted node reloads that ledger and drops the batches
 the gateway resends, and since rows and ledger commit together, no crash point lets a batch in twice.
+`append_many` commits several inbound batches, rows and ledger entries, in one transaction (group commit).
 
 Bound and overflow policy: at most `capacity_items` messages are kept. When an append goes over it, the
 oldest bulk rows not yet in a batch are deleted, whole rows (so whole inbound batches) oldest first, and
@@ -136,13 +137,24 @@ class Outbox:
 
         `accepted` = (sender, epoch, sequence) of the inbound batch the rows came from, recorded atomically.
         """
+        return self.append_many([(rows, accepted)])
+
+    def append_many(self, entries: Sequence[tuple[Sequence[OutboxRow], tuple[str, int, int] | None]]) -> int:
+        """`append` of several inbound batches in ONE transaction (group commit): all of them or none.
+
+        Each entry is (rows, accepted) as for `append`, in arrival order; a sender's ledger entry ends at its
+        last batch's sequence. Returns the bulk messages dropped to stay in bounds; `OutboxFull` if the
+        safety messages of all entries together do not fit (nothing is stored then).
+        """
+        rows = [row for entry_rows, _ in entries for row in entry_rows]
+        ledger = [accepted for _, accepted in entries if accepted is not None]
         now_ms = time.time_ns() // 1_000_000
         with self._transaction():
-            if accepted is not None:
-                self._db.execute(
+            if ledger:
+                self._db.executemany(
                     "INSERT INTO accepted (sender, epoch, sequence) VALUES (?, ?, ?) "
                     "ON CONFLICT (sender, epoch) DO UPDATE SET sequence = excluded.sequence",
-                    accepted,
+                    ledger,
                 )
             self._db.executemany(_INSERT, [(r.field, int(r.safety), r.items, r.payload, now_ms) for r in rows])
             dropped = self._enforce_capacity(any(row.safety for row in rows), sum(row.items for row in rows))
