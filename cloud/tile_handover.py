@@ -277,10 +277,13 @@ class TileGate:
 
     def _adopt_pending(self, snap: _Snapshot, now_ms: int) -> None:
         """Match queued handovers to local tracks; drop the expired ones."""
+        if not self._pending:
+            return
+        by_global = {entry.global_id: entry for entry in self._entries.values()}
+        free = np.array([local not in self._entries for local in snap.local_ids], dtype=bool)
         kept: deque[Handover] = deque()
-        while self._pending:
-            handover = self._pending.popleft()
-            if self._adopt(handover, snap, now_ms):
+        for handover in self._pending:
+            if self._adopt(handover, snap, by_global, free, now_ms):
                 self.stats.adopted += 1
             elif handover.track.time_unix_ms + self.config.handover_ttl_ms >= now_ms:
                 kept.append(handover)
@@ -288,24 +291,29 @@ class TileGate:
                 self.stats.expired_handovers += 1
         self._pending = kept
 
-    def _adopt(self, handover: Handover, snap: _Snapshot, now_ms: int) -> bool:
-        """Give the handed-over global id to the matching local track; False when none matches."""
+    def _adopt(
+        self, handover: Handover, snap: _Snapshot, by_global: dict[int, _Entry], free: BoolArray, now_ms: int
+    ) -> bool:
+        """Give the handed-over global id to the matching local track (``free`` rows only); False if none.
+
+        ``free`` ``(N,)`` marks the rows without a global id and is updated in place.
+        """
         global_id = handover.track.track_id
-        for entry in self._entries.values():
-            if entry.global_id == global_id:
-                entry.released_ms = entry.seen_home_ms = None
-                return True
-        row = self._match_row(handover.track, snap, now_ms)
+        held = by_global.get(global_id)
+        if held is not None:
+            held.released_ms = held.seen_home_ms = None
+            return True
+        row = self._match_row(handover.track, snap, free, now_ms)
         if row is None:
             return False
         local = snap.local_ids[row]
-        self._entries[local] = _Entry(global_id)
+        self._entries[local] = by_global[global_id] = _Entry(global_id)
         self._waiting_since.pop(local, None)
+        free[row] = False
         return True
 
-    def _match_row(self, track: Track, snap: _Snapshot, now_ms: int) -> int | None:
-        """The unmapped local track with the same vehicle id, else the nearest within the match radius."""
-        free = np.array([local not in self._entries for local in snap.local_ids], dtype=bool)
+    def _match_row(self, track: Track, snap: _Snapshot, free: BoolArray, now_ms: int) -> int | None:
+        """The free local track with the same vehicle id, else the nearest within the match radius."""
         if not free.any():
             return None
         if track.vehicle_temporary_id:
