@@ -5,7 +5,7 @@ Pure functions, meant to back the `roadlink decode` / `roadlink encode` commands
 `decode_hex(payload, offset=None, reference_unix_ms=...)` takes hex text (whitespace, newlines and a leading
 ``0x`` are fine) or raw bytes, finds the MessageFrame and returns one JSON-ready dict:
 
-    message       "BSM" | "SPaT" | "MAP" | "SRM" | "SSM" | "PSM" | "SDSM" | "other"
+    message       "BSM" | "SPaT" | "MAP" | "SRM" | "SSM" | "TIM" | "PSM" | "SDSM" | "other"
     message_id    the frame's messageId
     offset        where the frame starts             length        the frame's octets
     frame_hex     the frame alone (what `encode_json` gives back from `raw`)
@@ -14,12 +14,12 @@ Pure functions, meant to back the `roadlink decode` / `roadlink encode` commands
     v1_type       full proto name of the v1 messages ("" for "other")
     v1            the v1 messages as proto JSON (MessageToDict, proto field names): one VehicleState for a BSM,
                   one SignalPhaseAndTiming per intersection for a SPaT, one MapData for a MAP,
-                  one PerceptionFrame for a PSM or an SDSM, none for others (SRM, SSM: raw only)
+                  one PerceptionFrame for a PSM or an SDSM, none for others (SRM, SSM, TIM: raw only)
     v1_error      only when the frame decodes but does not map (e.g. a BSM whose position is unavailable)
 
 Finding the frame (offset None): at octet 0; else right after an unsecured IEEE 1609.2 wrapper (``03 80`` +
 OER length); else at any ``00 <id>`` of a supported message (MAP 0x12, SPaT 0x13, BSM 0x14, SRM 0x1d, SSM
-0x1e, PSM 0x20, SDSM 0x29). A candidate that ends the payload (or is followed by zero octets only) wins over
+0x1e, TIM 0x1f, PSM 0x20, SDSM 0x29). A candidate that ends the payload (or is followed by zero octets only) wins over
 one followed by other data. Only supported frames are searched for; with an explicit offset any messageId
 decodes, other messages' values staying hex.
 
@@ -56,6 +56,7 @@ from roadlink.codec.j2735_psm import PSM_MESSAGE_ID
 from roadlink.codec.j2735_sdsm import SDSM_MESSAGE_ID
 from roadlink.codec.j2735_signal_request import SRM_MESSAGE_ID, SSM_MESSAGE_ID
 from roadlink.codec.j2735_spat import spat_to_signals
+from roadlink.codec.j2735_tim import TIM_MESSAGE_ID
 from roadlink.codec.uper import (
     EXTENSIONS_KEY,
     AsnType,
@@ -84,6 +85,7 @@ SUPPORTED_MESSAGES: Final = {
     BSM_MESSAGE_ID: "BSM",
     SRM_MESSAGE_ID: "SRM",
     SSM_MESSAGE_ID: "SSM",
+    TIM_MESSAGE_ID: "TIM",
     PSM_MESSAGE_ID: "PSM",
     SDSM_MESSAGE_ID: "SDSM",
 }

@@ -8,7 +8,7 @@ What is described: MessageFrame (messageId + open-type value), BasicSafetyMessag
 Part II: VehicleSafetyExtensions (events, pathHistory with currGNSSstatus and crumbData, pathPrediction, lights)
 and SupplementalVehicleExtensions (classification, classDetails, vehicleData, weatherReport, weatherProbe).
 The frame also carries SPAT and MapData (`j2735_intersection`), SRM and SSM
-(`j2735_signal_request`), the PSM (`j2735_psm`) and the SDSM (`j2735_sdsm`).
+(`j2735_signal_request`), the TIM (`j2735_tim`), the PSM (`j2735_psm`) and the SDSM (`j2735_sdsm`).
 What is kept as `Raw` octets, so that re-encoding reproduces them exactly: every other message type, Part II
 content with another id (SpecialVehicleExtensions) or with parts described as `Undescribed` below (for example a
 pathHistory initialPosition, or supplemental obstacle / status / speedProfile / theRTCM), regional extensions,
@@ -51,6 +51,7 @@ from roadlink.codec.j2735_signal_request import (
     SignalRequestMessage,
     SignalStatusMessage,
 )
+from roadlink.codec.j2735_tim import TIM_MESSAGE_ID, TravelerInformation
 from roadlink.codec.uper import (
     AsnType,
     BitString,
@@ -308,6 +309,7 @@ MESSAGES: dict[int, AsnType] = {
     BSM_MESSAGE_ID: BasicSafetyMessage,
     SRM_MESSAGE_ID: SignalRequestMessage,
     SSM_MESSAGE_ID: SignalStatusMessage,
+    TIM_MESSAGE_ID: TravelerInformation,
     PSM_MESSAGE_ID: PersonalSafetyMessage,
     SDSM_MESSAGE_ID: SensorDataSharingMessage,
 }

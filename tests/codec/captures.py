@@ -115,6 +115,10 @@ def assert_matches_xer(elem: ET.Element, value: Any, path: str = "") -> None:
         assert_matches_xer(child, value[1], f"{here}.{value[0]}")
     elif isinstance(value, tuple):
         assert "".join((elem.text or "").split()) == _bits_text(value), f"{here}: bits {elem.text!r} != {value}"
+    elif isinstance(value, bool):  # <true/> or <false/>
+        assert [child.tag for child in elem] == [str(value).lower()], f"{here}: boolean {list(elem)} != {value}"
+    elif isinstance(value, str) and len(elem) == 0:  # a character string: its text
+        assert elem.text == value, f"{here}: text {elem.text!r} != {value!r}"
     elif isinstance(value, str):
         assert [child.tag for child in elem] == [value], f"{here}: enumerated {[c.tag for c in elem]} != {value}"
     elif isinstance(value, bytes):

@@ -115,7 +115,11 @@ def values(t: AsnType) -> st.SearchStrategy[Any]:
     elif isinstance(t, SequenceOf):
         strategy = _count(t.size).flatmap(lambda n: st.lists(values(t.element), min_size=n, max_size=n))
     elif isinstance(t, Choice):
-        alternatives = [st.tuples(st.just(name), values(alt)) for name, alt in t.alternatives + t.extensions]
+        alternatives = [
+            st.tuples(st.just(name), values(alt))
+            for name, alt in t.alternatives + t.extensions
+            if not isinstance(alt, Undescribed)  # nothing to generate: its values cannot be encoded
+        ]
         strategy = st.one_of(alternatives)
     elif isinstance(t, OpenType):
         strategy = _raw() if t.inner is None else values(t.inner)
