@@ -4,9 +4,16 @@ uper             the engine: type nodes that both decode and encode, plain-Pytho
                  (primitives, constructed, base and bitio are its parts)
 j2735            SAE J2735 MessageFrame and BasicSafetyMessage (the frame also carries the messages below)
 j2735_common     J2735 data elements shared by several messages
+j2735_motion     acceleration, path history / prediction, vehicle size: shared by BSM, PSM and SDSM
 j2735_intersection  SPAT (19) and MapData (18), the ISO TS 19091 types J2735 shares with ETSI
+j2735_signal_request  SRM (29) and SSM (30)
+j2735_tim        TravelerInformation (31)
+j2735_psm        PersonalSafetyMessage (32)
+j2735_sdsm       SensorDataSharingMessage (41)
 j2735_mapping    decoded BSM -> VehicleState in SI units
 j2735_spat       decoded SPaT <-> SignalPhaseAndTiming with absolute times
+j2735_map        decoded MapData -> v1 MapData
+j2735_perception decoded SDSM / PSM -> PerceptionFrame
 field_tools      captured payload -> JSON (raw JER + v1) and back, for `roadlink decode` / `encode`
 errors           DecodeError / EncodeError (both ValidationError)
 """

@@ -46,3 +46,18 @@ def test_bad_input_is_a_clear_error_not_a_traceback() -> None:
         assert result.returncode == 2
         assert "Traceback" not in result.stderr
         assert result.stderr.startswith("roadlink ")
+
+
+def test_map_and_psm_captures_decode_to_v1_and_encode_back(tmp_path: Path) -> None:
+    for name, v1_type in (
+        ("MapReceiverTest_ValidMAP.txt", "v2x.roadside.v1.MapData"),
+        ("PsmReceiverTest_ValidPSM.txt", "v2x.roadside.v1.PerceptionFrame"),
+    ):
+        decoded = _roadlink("decode", (DATA / name).read_text(), "--reference-ms", "1732665201120")
+        assert decoded.returncode == 0, decoded.stderr
+        document = json.loads(decoded.stdout)
+        assert (document["v1_type"], len(document["v1"])) == (v1_type, 1)
+        (tmp_path / "frame.json").write_text(decoded.stdout)
+        encoded = _roadlink("encode", "--file", str(tmp_path / "frame.json"))
+        assert encoded.returncode == 0, encoded.stderr
+        assert encoded.stdout.strip() == document["frame_hex"]
