@@ -18,7 +18,7 @@ from roadlink.domain.spatial import Circle, Position
 from roadlink.wire.convert import frame_to_proto
 from roadlink.wire.publish_server import BatchSink, PublishServicer
 from roadlink.wire.server import ROADSIDE_SERVICE, RunningServer, ServerTls, ServiceBinding, start_server
-from roadlink.wire.uplink import BatchUplink
+from roadlink.wire.uplink import BatchUplink, channel_credentials
 from roadside.downlink import CloudDownlink, VehicleDownlinkServicer, VehicleHub
 from roadside.durable_uplink import DurableUplink, OutboxLedger
 from roadside.forwarding import ForwardingSink
@@ -162,7 +162,8 @@ def _position(settings: RoadsideSettings) -> Position | None:
 def _make_cloud_downlink(
     settings: RoadsideSettings, hub: VehicleHub, position: Position | None
 ) -> CloudDownlink | None:
-    """The cloud downlink for the node's zone (a circle of its service range), when enabled."""
+    """The cloud downlink for the node's zone (a circle of its service range), when enabled; it uses the
+    cloud uplink's TLS / mTLS settings (cloud_ca_file, cloud_client_cert_file, cloud_client_key_file)."""
     if not settings.cloud_downlink:
         return None
     if position is None:
@@ -174,6 +175,9 @@ def _make_cloud_downlink(
         Circle(position, settings.service_range_m),
         default_validity_s=settings.downlink_default_validity_s,
         access_token=settings.cloud_access_token,
+        credentials=channel_credentials(
+            settings.cloud_ca_file, settings.cloud_client_cert_file, settings.cloud_client_key_file
+        ),
     )
 
 

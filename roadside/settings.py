@@ -56,7 +56,7 @@ class RoadsideSettings(TierSettings):
         None, description="PEM CA that signs gateway client certificates; set = every client needs one (mTLS)."
     )
     cloud_ca_file: Path | None = Field(
-        None, description="PEM CA to verify the cloud node's certificate; set = the uplink uses TLS."
+        None, description="PEM CA to verify the cloud node's certificate; set = the uplink and downlink use TLS."
     )
     cloud_client_cert_file: Path | None = Field(
         None, description="PEM client certificate the node presents to the cloud (mTLS); needs cloud_ca_file."
