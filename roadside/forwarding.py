@@ -1,7 +1,8 @@
 """The roadside node's `BatchSink`: every accepted item goes into the cloud uplink.
 
 A gateway batch is acknowledged once its items are in the uplink's buffer: in memory, or with a durable
-uplink on disk together with the batch's sequence number (one transaction, so exactly once across a crash).
+uplink on disk together with the batch's sequence number (one transaction, so exactly once across a crash;
+inside the publish servicer's commit group the batch is staged and committed with the others of its group).
 When that buffer is full the sink waits, so the node stops reading the gateway's stream and backpressure
 reaches the gateway.
 """
