@@ -19,10 +19,12 @@ from hypothesis import strategies as st
 from roadlink.codec import DecodeError, decode_frame, encode_frame
 from roadlink.codec.field_tools import decode_hex, encode_json
 from roadlink.codec.j2735 import MessageFrame
+from roadlink.codec.j2735_intersection import MapData
 from roadlink.codec.j2735_map import frame_to_map
 from roadlink.domain.errors import ValidationError
 from roadlink.domain.geodesy import LocalOrigin
 from tests.codec import captures
+from tests.codec.strategies import values
 
 CARMA = ("MAP_1", "MAP_2", "MAP_3", "MAP_4")
 REFERENCE = 1_733_851_960_000
@@ -174,3 +176,16 @@ def test_field_tools_give_the_v1_map_and_the_same_octets_back() -> None:
     expected = frame_to_map(decode_frame(_udp_payload()), REFERENCE)
     assert v1 == MessageToDict(expected, preserving_proto_field_name=True)
     assert encode_json(json.loads(json.dumps(result))) == _udp_payload()
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(values(MapData))
+def test_every_map_value_round_trips_and_maps_or_says_why(value: dict[str, Any]) -> None:
+    frame = {"messageId": 18, "value": value}
+    assert decode_frame(encode_frame(frame)) == frame
+    reason = ""
+    try:
+        frame_to_map(frame, REFERENCE)
+    except ValidationError as failure:
+        reason = failure.reason
+    assert reason in {"", "position_unavailable", "out_of_range"}
