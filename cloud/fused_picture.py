@@ -44,7 +44,7 @@ from roadlink.domain.spatial import Area, Position
 from roadlink.domain.vehicle import VehicleState
 from roadlink.fusion.convert import detections_from_frames, detections_from_vehicle_states, tracks_from_table
 from roadlink.fusion.detections import Detections
-from roadlink.fusion.state import TrackTable
+from roadlink.fusion.state import IntArray, TrackTable
 from roadlink.fusion.tracker import Tracker, TrackerConfig
 
 __all__ = ["FusedPicture"]
@@ -211,28 +211,42 @@ class FusedPicture:
         now = now_unix_ms()
         table = self._tracker.step(now, detections if len(detections) else None)
         outgoing: list[Handover] = []
+        context: list[Track] = []
         if self._gate is not None:
-            table, outgoing = self._gated(self._gate, table, step, now)
+            table, context_table, outgoing = self._gated(self._gate, table, step, now)
+            context = tracks_from_table(context_table, origin, self._tracker.source_names)
         tracks = tracks_from_table(table, origin, self._tracker.source_names)
         advisories = detect_all(
-            tracks, now, road_map=step.road_map, signals=step.signals, stalled=self._stalled, origin=origin
+            [*tracks, *context], now, road_map=step.road_map, signals=step.signals, stalled=self._stalled, origin=origin
         )
+        if context:
+            own = {track.track_id for track in tracks}
+            advisories = [a for a in advisories if own.intersection(a.track_ids)]
         return _StepOutput(tuple(tracks), tuple(advisories), outgoing)
 
     def _gated(
         self, gate: TileGate, table: TrackTable, step: _StepInput, now: int
-    ) -> tuple[TrackTable, list[Handover]]:
-        """The rows of this node's tiles under their global ids, and the handovers of the rows that left them."""
+    ) -> tuple[TrackTable, TrackTable, list[Handover]]:
+        """This node's rows under global ids, the context rows (see `GateDecision`), and the handovers."""
         gate.receive(step.handovers)
         states = table.states
         latitude, longitude, _ = step.origin.to_geodetic(states[:, 0], states[:, 1], np.zeros(len(table)))
         decision = gate.apply(table.ids.astype(np.int64), latitude, longitude, table.vehicle_ids, now)
         leaving = table.take(decision.handover_rows)
         handovers = gate.handovers(decision, tracks_from_table(leaving, step.origin, self._tracker.source_names))
-        published = table.take(decision.publish_rows)
-        published.ids[:] = decision.publish_ids
-        return published, handovers
+        return (
+            _renamed(table, decision.publish_rows, decision.publish_ids),
+            _renamed(table, decision.context_rows, decision.context_ids),
+            handovers,
+        )
 
     def _set_origin(self, position: Position | None) -> None:
         if self._origin is None and position is not None:
             self._origin = LocalOrigin(position.latitude_deg, position.longitude_deg)
+
+
+def _renamed(table: TrackTable, rows: IntArray, ids: IntArray) -> TrackTable:
+    """A copy of ``rows`` of ``table`` with the track ids ``ids`` (both ``(K,)``)."""
+    part = table.take(rows)
+    part.ids[:] = ids
+    return part

@@ -168,6 +168,10 @@ class GateDecision:
         handover_rows: ``(H,)`` rows to hand over (not published here any more).
         handover_ids: ``(H,)`` their global ids.
         handover_to: ``H`` owner node ids.
+        context_rows: ``(C,)`` rows not published here that have a global id (handed over, or in nobody's
+            tile): hazard detection near a border looks at them, but only advisories naming a published
+            track are issued.
+        context_ids: ``(C,)`` their global ids.
     """
 
     publish_rows: IntArray
@@ -175,6 +179,8 @@ class GateDecision:
     handover_rows: IntArray
     handover_ids: IntArray
     handover_to: tuple[str, ...]
+    context_rows: IntArray
+    context_ids: IntArray
 
 
 @dataclass(slots=True)
@@ -234,12 +240,16 @@ class TileGate:
         self._claim_new(snap, now_ms)
         handover_rows, handover_to = self._hand_over(snap, now_ms)
         rows = [k for k in np.flatnonzero(home).tolist() if self._publishes(snap.local_ids[k], now_ms)]
+        published = set(rows)
+        context = [k for k, local in enumerate(snap.local_ids) if local in self._entries and k not in published]
         return GateDecision(
             publish_rows=np.array(rows, dtype=np.int64),
             publish_ids=self._global_ids(snap, rows),
             handover_rows=np.array(handover_rows, dtype=np.int64),
             handover_ids=self._global_ids(snap, handover_rows),
             handover_to=tuple(handover_to),
+            context_rows=np.array(context, dtype=np.int64),
+            context_ids=self._global_ids(snap, context),
         )
 
     def apply_tracks(self, tracks: Sequence[Track], now_ms: int) -> tuple[list[Track], list[Handover]]:

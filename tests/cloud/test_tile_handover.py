@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import numpy as np
 import pytest
 
 from cloud.tile_handover import Handover, InProcessHandoverRouter, TileGate, TileGateConfig, make_tile_gate
@@ -17,6 +18,7 @@ from roadlink.domain.errors import ConfigurationError
 from roadlink.domain.geodesy import LocalOrigin
 from roadlink.domain.situation import Track
 from roadlink.domain.spatial import Position
+from roadlink.fusion.state import encode_vehicle_ids
 from roadlink.fusion.tiling import StaticTileOwnership, TileGrid
 
 ANCHOR = LocalOrigin(48.137, 11.575)
@@ -154,3 +156,17 @@ def test_the_gate_needs_an_anchor_and_an_owned_node() -> None:
         make_tile_gate("west", owners, 100.0, None)
     with pytest.raises(ConfigurationError, match="not in tile_owners"):
         make_tile_gate("east", owners, 100.0, Position(48.137, 11.575))
+
+
+def test_a_handed_over_track_stays_context_for_hazards_near_the_border() -> None:
+    gate = TileGate("west", GRID, OWNERSHIP)
+    ids = np.array([4, 5, 6], dtype=np.int64)
+    lat, lon, _ = ANCHOR.to_geodetic(np.array([-60.0, -40.0, 500.0]), np.full(3, 50.0), np.zeros(3))
+    vehicles = encode_vehicle_ids([b""] * 3)
+    gate.apply(ids, lat, lon, vehicles, T0_MS)
+    lat, lon, _ = ANCHOR.to_geodetic(np.array([-40.0, 2.0, 500.0]), np.full(3, 50.0), np.zeros(3))
+    decision = gate.apply(ids, lat, lon, vehicles, T0_MS + 100)
+    assert decision.publish_rows.tolist() == [0]
+    assert decision.handover_rows.tolist() == [1]
+    assert decision.context_rows.tolist() == [1]  # row 2 is in nobody's tile and never had a global id
+    assert decision.context_ids.tolist() == decision.handover_ids.tolist()

@@ -13,14 +13,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+from typing import Any
 
 import grpc
 import pytest
 from grpc import aio
 from v2x.cloud.v1 import fusion_service_pb2 as fs_pb2
 from v2x.cloud.v1 import fusion_service_pb2_grpc as fs_grpc
+from v2x.cloud.v1 import vehicle_service_pb2 as vs_pb2
+from v2x.cloud.v1 import vehicle_service_pb2_grpc as vs_grpc
+from v2x.common.v1 import common_pb2
 from v2x.roadside.v1 import roadside_service_pb2 as rs_pb2
 from v2x.roadside.v1 import roadside_service_pb2_grpc as rs_grpc
+from v2x.vehicle.v1 import vehicle_pb2
 
 from cloud.node import CloudNode
 from cloud.settings import CloudSettings
@@ -29,7 +34,7 @@ from roadlink.domain.classes import ObjectClass
 from roadlink.domain.clock import now_unix_ms
 from roadlink.domain.geodesy import LocalOrigin
 from roadlink.domain.perception import DetectedObject, PerceptionFrame, Provenance
-from roadlink.domain.situation import Track
+from roadlink.domain.situation import AdvisoryType, Track
 from roadlink.domain.spatial import Circle, Covariance2D, Dimensions, Position
 from roadlink.wire.convert import area_to_proto, frame_to_proto, track_to_proto
 
@@ -196,3 +201,69 @@ async def test_handovers_need_a_sender_and_a_node_with_tiles() -> None:
 def _frame_track() -> Track:
     now = now_unix_ms()
     return Track(7, ObjectClass.PASSENGER_CAR, ANCHOR, now, now, speed_mps=SPEED_MPS, heading_deg=90.0)
+
+
+async def _report(calls: list[Any], seconds: float) -> None:
+    """Lead from -35 m at 10 m/s and follower from -70 m at 15 m/s, both east, report to every node at 10 Hz."""
+    start = now_unix_ms()
+    while (now := now_unix_ms()) - start < seconds * 1000:
+        elapsed_s = (now - start) / 1000
+        states = [
+            _state(LEAD_ID, -35.0 + 10.0 * elapsed_s, 10.0, now),
+            _state(FOLLOWER_ID, -70.0 + 15.0 * elapsed_s, 15.0, now),
+        ]
+        for call in calls:
+            await call.write(vs_pb2.PublishStateRequest(states=states))
+        await asyncio.sleep(0.1)
+
+
+def _state(vehicle_id: bytes, east_m: float, speed_mps: float, time_ms: int) -> vehicle_pb2.VehicleState:
+    lat, lon, _ = FRAME.to_geodetic(east_m, 50.0, 0.0)
+    return vehicle_pb2.VehicleState(
+        temporary_id=vehicle_id,
+        time_unix_ms=time_ms,
+        position=common_pb2.Position(latitude_deg=float(lat), longitude_deg=float(lon)),
+        speed_mps=speed_mps,
+        heading_deg=90.0,
+        vehicle_class=common_pb2.OBJECT_CLASS_PASSENGER_CAR,
+    )
+
+
+LEAD_ID, FOLLOWER_ID = b"\x00\x00\x1e\xad", b"\x00\x00\xf0\x11"
+
+
+async def test_a_forward_collision_across_the_border_is_issued_by_the_followers_node() -> None:
+    """The lead has been handed to east while the follower is still west's: west warns, naming both."""
+    router = InProcessHandoverRouter()
+    crossing: list[tuple[int, ...]] = []
+    async with (
+        CloudNode(_settings("west"), handover_router=router) as west,
+        CloudNode(_settings("east"), handover_router=router) as east,
+        aio.insecure_channel(f"127.0.0.1:{west.port}") as west_channel,
+        aio.insecure_channel(f"127.0.0.1:{east.port}") as east_channel,
+    ):
+        calls = [vs_grpc.VehicleServiceStub(c).PublishState() for c in (west_channel, east_channel)]
+        reporting = asyncio.create_task(_report(calls, seconds=6.0))
+        try:
+            async with asyncio.timeout(30):
+                while not reporting.done() and not crossing:
+                    crossing = _cross_border_warnings(west, east)
+                    await asyncio.sleep(0.02)
+        finally:
+            reporting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reporting
+            for call in calls:
+                call.cancel()
+    assert crossing, "no forward-collision advisory named a track of the other node"
+
+
+def _cross_border_warnings(west: CloudNode, east: CloudNode) -> list[tuple[int, ...]]:
+    """Track ids of west's forward-collision advisories that name one west track and one east track (now)."""
+    west_ids = {t.track_id for t in west.store.tracks_in(AREA)}
+    east_ids = {t.track_id for t in east.store.tracks_in(AREA)}
+    return [
+        a.track_ids
+        for a in west.store.advisories_in(AREA)
+        if a.type is AdvisoryType.FORWARD_COLLISION and set(a.track_ids) & west_ids and set(a.track_ids) & east_ids
+    ]
