@@ -19,6 +19,9 @@ tracker's snapshot and what the node publishes:
   A released track seen in one of the node's tiles for ``claim_timeout_ms`` without being handed back
   (the neighbour lost it) is taken back under its old global id.
 - Tracks in tiles nobody owns are published by nobody; a track keeps its id while passing through.
+- Tracks this node handed over but still tracks (and those in nobody's tile) are *context*
+  (:attr:`GateDecision.context_rows`): hazard detection sees them, so a follower on this side of a border
+  is warned about a lead the neighbour already owns; only advisories naming a published track are issued.
 
 The gate is pure (no transport) and not thread-safe: call it from the one fusion worker. Global ids
 are ``namespace + local id`` with ``namespace = (k + 1) << 40`` for the node's index ``k`` in the sorted
