@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from roadlink.fusion.detections import Detections, SourceKind
+from roadlink.fusion.detections import Detections, SourceKind, source_codes
 from roadlink.fusion.state import IntArray
 
 __all__ = ["ReorderBuffer", "split_scans"]
@@ -75,11 +75,11 @@ class ReorderBuffer:
         rest = held.take(~due) if not due.all() else Detections.empty()
         self._batches = [rest] if len(rest) else []
         self._count = len(rest)
-        released = held.take(due) if not due.all() else held
-        if not len(released):
-            return released
-        _, source_rank = np.unique(released.source_ids, return_inverse=True)
-        return released.take(np.lexsort((source_rank, released.times_ms)))
+        rows = np.flatnonzero(due)
+        if not len(rows):
+            return Detections.empty()
+        _, source_rank = source_codes(held.source_ids[rows])
+        return held.take(rows[np.lexsort((source_rank, held.times_ms[rows]))])
 
 
 def split_scans(detections: Detections, self_report_bucket_ms: int = 20) -> list[IntArray]:
@@ -94,7 +94,7 @@ def split_scans(detections: Detections, self_report_bucket_ms: int = 20) -> list
     times = detections.times_ms
     vehicle = detections.kinds == SourceKind.VEHICLE_SELF_REPORT
     bucket = times // max(self_report_bucket_ms, 1)
-    _, source_rank = np.unique(detections.source_ids, return_inverse=True)
+    _, source_rank = source_codes(detections.source_ids)
     scan_time = np.where(vehicle, bucket * max(self_report_bucket_ms, 1), times)
     key_source = np.where(vehicle, 0, source_rank)
     key_rank = np.where(vehicle, _rank_within(detections.vehicle_ids, bucket), 0)

@@ -38,7 +38,7 @@ import numpy as np
 from roadlink.fusion.association import gnn_assign
 from roadlink.fusion.coverage import LearnedCoverage
 from roadlink.fusion.deleter import MissOrCovarianceDeleter
-from roadlink.fusion.detections import Detections, SourceKind
+from roadlink.fusion.detections import Detections, SourceKind, source_codes
 from roadlink.fusion.gating import MahalanobisGate
 from roadlink.fusion.initiator import MOfNInitiator
 from roadlink.fusion.matrices import FloatArray
@@ -369,7 +369,7 @@ class Tracker:
 
     def _source_indices(self, detections: Detections) -> IntArray:
         """``(M,)`` tracker index of each detection's source; -1 for self-reports (identified by vehicle id)."""
-        names, inverse = np.unique(detections.source_ids, return_inverse=True)
+        names, inverse = source_codes(detections.source_ids)
         indices = np.full(len(names), -1, dtype=np.int64)
         is_report = np.zeros(len(names), dtype=bool)
         is_report[inverse[detections.kinds == SourceKind.VEHICLE_SELF_REPORT]] = True

@@ -71,3 +71,13 @@ def test_a_ghost_in_the_overlap_waits_for_the_other_rsu() -> None:
     assert not any(np.allclose(p, ghost[0], atol=2.0) for p in positions)
     held = tracker.tracks.states[~tracker.tracks.confirmed, :2]
     assert any(np.allclose(p, ghost[0], atol=0.5) for p in held)
+
+
+def test_a_dense_batch_is_reduced_to_its_directional_extremes() -> None:
+    rng = np.random.default_rng(3)
+    angles, radii = rng.uniform(0, 2 * np.pi, 20_000), 80.0 * np.sqrt(rng.random(20_000))
+    disc = np.stack([radii * np.cos(angles), radii * np.sin(angles)], axis=1)
+    coverage = LearnedCoverage(refresh_ms=0, margin_m=0.0)
+    coverage.observe(np.zeros(len(disc), np.int64), disc, T0)
+    assert len(coverage.vertices(0)) <= 16
+    assert coverage.covering(np.array([[74.0, 0.0], [0.0, -74.0], [-52.0, 52.0], [85.0, 0.0]])).tolist() == [1, 1, 1, 0]

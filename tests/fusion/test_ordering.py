@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from roadlink.fusion import Detections, ReorderBuffer, SourceKind, split_scans
+from roadlink.fusion.detections import source_codes
 
 
 def _batch(
@@ -83,3 +84,12 @@ def test_split_scans_frames_and_vehicle_ranks() -> None:
     # Frames a@100, b@100; bucket [100, 120): v1's first report with v2, then v1's second; bucket [120, 140); a@200.
     assert scans == [[0, 1], [2], [4, 6], [5], [7], [3]]
     assert split_scans(Detections.empty()) == []
+
+
+def test_source_codes_match_numpy_unique_for_runs_and_scattered_ids() -> None:
+    runs = np.array(["rsu-b"] * 3 + ["rsu-a"] * 2 + ["rsu-b"] + ["c"] * 4)
+    for ids in (runs, runs[::-1].copy(), np.array(["x"]), np.zeros(0, np.str_)):
+        names, codes = source_codes(ids)
+        expected_names, expected_codes = np.unique(ids, return_inverse=True)
+        assert names.tolist() == expected_names.tolist()
+        assert codes.tolist() == expected_codes.tolist()
