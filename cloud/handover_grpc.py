@@ -84,6 +84,15 @@ class GrpcHandoverRouter:
                 self.dropped += 1
             peer.ready.set()
 
+    def counters(self) -> dict[str, int]:
+        """The counters named for GetNodeStats (``handovers_`` prefix)."""
+        return {
+            "handovers_sent": self.sent,
+            "handovers_dropped": self.dropped,
+            "handovers_failed": self.failed,
+            "handovers_undeliverable": self.undeliverable,
+        }
+
     def add_peer(self, node_id: str, target: str) -> None:
         """Route handovers for `node_id` to `target` from now on (for peers whose port is known late).
 

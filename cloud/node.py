@@ -89,6 +89,8 @@ class CloudNode:
             "tracks": self.store.track_count,
             "maps_received": self.road.maps_received,
             "signal_timings_received": self.road.signals_received,
+            **(self.fused.gate.stats.as_counters() if self.fused is not None and self.fused.gate is not None else {}),
+            **(self.peer_router.counters() if self.peer_router is not None else {}),
         }
 
     async def __aenter__(self) -> Self:

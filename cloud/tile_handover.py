@@ -33,7 +33,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from typing import Protocol
 
 import numpy as np
@@ -159,6 +159,10 @@ class GateStats:
     reclaimed: int = 0
     claimed: int = 0
     expired_handovers: int = 0
+
+    def as_counters(self) -> dict[str, int]:
+        """The counters named for GetNodeStats (``tile_`` prefix)."""
+        return {f"tile_{item.name}": getattr(self, item.name) for item in fields(self)}
 
 
 @dataclass(frozen=True, slots=True)

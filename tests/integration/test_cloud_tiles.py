@@ -174,6 +174,11 @@ async def test_nodes_in_separate_servers_hand_over_through_grpc() -> None:
             samples, listed = await _cross(west, east)
             _check(samples, listed, west, east)
             router = west.peer_router
+            async with aio.insecure_channel(f"127.0.0.1:{west.port}") as channel:
+                stats = await fs_grpc.FusionServiceStub(channel).GetNodeStats(
+                    fs_pb2.GetNodeStatsRequest(), timeout=10.0
+                )
+    assert (stats.counters["tile_handed_over"], stats.counters["handovers_sent"]) == (1, 1)
     assert router is not None
     assert (router.sent, router.failed, router.dropped, router.undeliverable) == (1, 0, 0, 0)
 
