@@ -24,19 +24,23 @@ re-encodes to the original octets.
 
 from __future__ import annotations
 
+import calendar
 import math
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from v2x.common.v1 import common_pb2
 from v2x.roadside.v1 import map_pb2
 
+from roadlink.codec.errors import EncodeError
+from roadlink.codec.j2735 import encode_frame
 from roadlink.codec.j2735_intersection import MAP_MESSAGE_ID
 from roadlink.codec.j2735_spat import MINUTE_OF_THE_YEAR_UNAVAILABLE, resolve_message_time
 from roadlink.domain.errors import ValidationError
 from roadlink.domain.geodesy import LocalOrigin
 
-__all__ = ["frame_to_map", "map_to_proto"]
+__all__ = ["encode_map_frame", "frame_to_map", "map_to_proto", "proto_to_map"]
 
 _CM: Final = 0.01
 _VELOCITY_MPS: Final = 0.02
@@ -244,3 +248,147 @@ def _computed_nodes(computed: Mapping[str, Any], explicit: Mapping[int, list[Nod
         rx, ry = x * cos + y * sin, -x * sin + y * cos
         out.append((east0 + rx + dx, north0 + ry + dy, up))
     return out
+
+
+# --- v1 -> J2735 (for broadcasting a map the node holds as v1) --------------------------------------------------------
+
+_XY_SIZES: Final = (
+    (10, "node-XY1"),
+    (11, "node-XY2"),
+    (12, "node-XY3"),
+    (13, "node-XY4"),
+    (14, "node-XY5"),
+    (16, "node-XY6"),
+)
+_LANE_TYPE_NAMES: Final = {code: name for name, code in _LANE_TYPES.items()}
+_OFFSET_B10_LIMIT: Final = 511
+
+
+def proto_to_map(message: map_pb2.MapData) -> dict[str, Any]:
+    """v1 MapData -> a J2735 MapData value to encode (the inverse of `map_to_proto` up to 1 cm rounding).
+
+    Node offsets become the smallest Node-XY that holds each step from the previous node; up_m becomes
+    dElevation steps and a lane's width_m a dWidth on its first node; lane attribute bits other than
+    directionalUse are sent as zero (v1 does not carry them).
+
+    Raises:
+        EncodeError: a lane with fewer than 2 or more than 63 nodes, a step over 327.67 m, or an elevation or
+            width step over 51.1 m.
+    """
+    value: dict[str, Any] = {}
+    if message.HasField("time_unix_ms"):
+        value["timeStamp"] = _minute_of_the_year(message.time_unix_ms)
+    value["msgIssueRevision"] = message.revision % 128
+    if message.intersections:
+        value["intersections"] = [_geometry_value(i) for i in message.intersections]
+    return value
+
+
+def encode_map_frame(message: map_pb2.MapData) -> bytes:
+    """v1 MapData -> the octets of a J2735 MessageFrame holding it (messageId 18)."""
+    return encode_frame({"messageId": MAP_MESSAGE_ID, "value": proto_to_map(message)})
+
+
+def _minute_of_the_year(unix_ms: int) -> int:
+    year = time.gmtime(unix_ms // 1000).tm_year
+    return (unix_ms - calendar.timegm((year, 1, 1, 0, 0, 0)) * 1000) // 60_000
+
+
+def _geometry_value(geometry: map_pb2.IntersectionGeometry) -> dict[str, Any]:
+    ref = geometry.reference_position
+    out: dict[str, Any] = {}
+    if geometry.name:
+        out["name"] = geometry.name
+    reference_id: dict[str, Any] = {"id": geometry.intersection_id}
+    if geometry.HasField("region"):
+        reference_id = {"region": geometry.region, **reference_id}
+    point: dict[str, Any] = {"lat": round(ref.latitude_deg * 1e7), "long": round(ref.longitude_deg * 1e7)}
+    if ref.HasField("elevation_m"):
+        point["elevation"] = round(ref.elevation_m * 10)
+    out |= {"id": reference_id, "revision": geometry.revision % 128, "refPoint": point}
+    default_width_cm = round(geometry.lane_width_m / _CM) if geometry.HasField("lane_width_m") else None
+    if default_width_cm is not None:
+        out["laneWidth"] = default_width_cm
+    if geometry.speed_limits:
+        out["speedLimits"] = [_speed_limit_value(limit) for limit in geometry.speed_limits]
+    out["laneSet"] = [_lane_value(lane, default_width_cm) for lane in geometry.lanes]
+    return out
+
+
+def _speed_limit_value(limit: map_pb2.SpeedLimit) -> dict[str, Any]:
+    name = _SPEED_LIMIT_TYPES[limit.type] if 0 <= limit.type < len(_SPEED_LIMIT_TYPES) else "unknown"
+    return {"type": name, "speed": min(8191, round(limit.speed_mps / _VELOCITY_MPS))}
+
+
+def _lane_value(lane: map_pb2.Lane, default_width_cm: int | None) -> dict[str, Any]:
+    kind = _LANE_TYPE_NAMES.get(lane.lane_type, "vehicle")
+    out: dict[str, Any] = {"laneID": lane.lane_id}
+    for key in ("ingress_approach", "egress_approach"):
+        if lane.HasField(key):
+            out[key.replace("_approach", "Approach")] = getattr(lane, key)
+    direction = int(lane.direction)
+    out["laneAttributes"] = {
+        "directionalUse": (((direction & 1) << 1) | ((direction >> 1) & 1), 2),  # first bit ingressPath
+        "sharedWith": (0, 10),
+        "laneType": (kind, (0, 8 if kind == "vehicle" else 16)),
+    }
+    if lane.allowed_maneuvers:
+        out["maneuvers"] = _first_bit_high(lane.allowed_maneuvers, 12)
+    out["nodeList"] = ("nodes", _node_values(lane, default_width_cm))
+    if lane.connections:
+        out["connectsTo"] = [_connection_value(c) for c in lane.connections]
+    return out
+
+
+def _first_bit_high(mask: int, length: int) -> tuple[int, int]:
+    """An int with the first bit as bit 0 -> a BIT STRING (bits, length), first bit most significant."""
+    return int(format(mask & ((1 << length) - 1), f"0{length}b")[::-1], 2), length
+
+
+def _connection_value(connection: map_pb2.LaneConnection) -> dict[str, Any]:
+    lane: dict[str, Any] = {"lane": connection.connecting_lane_id}
+    if connection.maneuver:
+        lane["maneuver"] = _first_bit_high(connection.maneuver, 12)
+    out: dict[str, Any] = {"connectingLane": lane}
+    if connection.HasField("remote_intersection_id"):
+        out["remoteIntersection"] = {"id": connection.remote_intersection_id}
+    if connection.HasField("signal_group"):
+        out["signalGroup"] = connection.signal_group
+    return out
+
+
+def _node_values(lane: map_pb2.Lane, default_width_cm: int | None) -> list[dict[str, Any]]:
+    if not 2 <= len(lane.nodes) <= 63:
+        raise EncodeError(f"lane {lane.lane_id} has {len(lane.nodes)} nodes, J2735 needs 2..63", path="nodeList")
+    out: list[dict[str, Any]] = []
+    east = north = 0
+    up: int | None = None
+    for index, node in enumerate(lane.nodes):
+        x, y = round(node.east_m / _CM), round(node.north_m / _CM)
+        value: dict[str, Any] = {"delta": _xy_delta(x - east, y - north, lane.lane_id)}
+        east, north = x, y
+        attributes: dict[str, Any] = {}
+        if index == 0 and lane.HasField("width_m"):
+            attributes["dWidth"] = _b10(round(lane.width_m / _CM) - (default_width_cm or 0), "dWidth")
+        if node.HasField("up_m"):
+            step = round(node.up_m * 10)
+            attributes["dElevation"] = _b10(step - (up or 0), "dElevation")
+            up = step
+        if attributes:
+            value["attributes"] = attributes
+        out.append(value)
+    return out
+
+
+def _xy_delta(dx: int, dy: int, lane_id: int) -> tuple[str, dict[str, int]]:
+    for bits, name in _XY_SIZES:
+        limit = 1 << (bits - 1)
+        if -limit <= dx < limit and -limit <= dy < limit:
+            return name, {"x": dx, "y": dy}
+    raise EncodeError(f"lane {lane_id}: a node step of ({dx}, {dy}) cm is over 327.67 m", path="nodeList")
+
+
+def _b10(value: int, name: str) -> int:
+    if not -_OFFSET_B10_LIMIT - 1 <= value <= _OFFSET_B10_LIMIT:
+        raise EncodeError(f"{name} step {value} is outside -512..511", path=name)
+    return value

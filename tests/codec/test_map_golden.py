@@ -16,11 +16,11 @@ from google.protobuf.json_format import MessageToDict
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from roadlink.codec import DecodeError, decode_frame, encode_frame
+from roadlink.codec import DecodeError, EncodeError, decode_frame, encode_frame
 from roadlink.codec.field_tools import decode_hex, encode_json
 from roadlink.codec.j2735 import MessageFrame
 from roadlink.codec.j2735_intersection import MapData
-from roadlink.codec.j2735_map import frame_to_map
+from roadlink.codec.j2735_map import encode_map_frame, frame_to_map
 from roadlink.domain.errors import ValidationError
 from roadlink.domain.geodesy import LocalOrigin
 from tests.codec import captures
@@ -189,3 +189,49 @@ def test_every_map_value_round_trips_and_maps_or_says_why(value: dict[str, Any])
     except ValidationError as failure:
         reason = failure.reason
     assert reason in {"", "position_unavailable", "out_of_range"}
+
+
+# --- v1 -> J2735 ----------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", list(_frames()))
+def test_v1_map_encodes_back_to_a_j2735_map_with_the_same_v1_content(name: str) -> None:
+    v1 = frame_to_map(decode_frame(_frames()[name]), REFERENCE)
+    data = encode_map_frame(v1)
+    again = frame_to_map(decode_frame(data), REFERENCE)
+    assert again.revision == v1.revision
+    assert again.HasField("time_unix_ms") == v1.HasField("time_unix_ms")
+    assert again.time_unix_ms == v1.time_unix_ms
+    for before, after in zip(v1.intersections, again.intersections, strict=True):
+        assert (after.intersection_id, after.revision, after.lane_width_m) == (
+            before.intersection_id,
+            before.revision,
+            before.lane_width_m,
+        )
+        assert after.reference_position == before.reference_position
+        assert list(after.speed_limits) == list(before.speed_limits)
+        for lane, lane_again in zip(before.lanes, after.lanes, strict=True):
+            _assert_same_lane(lane, lane_again)
+
+
+def _assert_same_lane(lane: Any, again: Any) -> None:
+    plain = ("lane_id", "ingress_approach", "egress_approach", "direction", "lane_type", "allowed_maneuvers")
+    assert [getattr(again, key) for key in plain] == [getattr(lane, key) for key in plain]
+    assert list(again.connections) == list(lane.connections)
+    assert again.HasField("width_m") == lane.HasField("width_m")
+    assert again.width_m == pytest.approx(lane.width_m)
+    assert len(again.nodes) == len(lane.nodes)
+    for node, node_again in zip(lane.nodes, again.nodes, strict=True):
+        assert [node_again.east_m, node_again.north_m] == pytest.approx([node.east_m, node.north_m], abs=0.006)
+        assert node_again.HasField("up_m") == node.HasField("up_m")
+
+
+def test_v1_lanes_j2735_cannot_carry_are_encode_errors() -> None:
+    v1 = frame_to_map(decode_frame(captures.carma_hex("MAP_3")), REFERENCE)
+    del v1.intersections[0].lanes[0].nodes[1:]
+    with pytest.raises(EncodeError, match=r"needs 2\.\.63"):
+        encode_map_frame(v1)
+    v1 = frame_to_map(decode_frame(captures.carma_hex("MAP_3")), REFERENCE)
+    v1.intersections[0].lanes[0].nodes[1].east_m = 400.0
+    with pytest.raises(EncodeError, match=r"over 327\.67 m"):
+        encode_map_frame(v1)
