@@ -82,7 +82,7 @@ class ReorderBuffer:
         return held.take(rows[np.lexsort((source_rank, held.times_ms[rows]))])
 
 
-def split_scans(detections: Detections, self_report_bucket_ms: int = 20) -> list[IntArray]:
+def split_scans(detections: Detections, self_report_bucket_ms: int = 100) -> list[IntArray]:
     """Cut a time-sorted batch into scans (module docstring), returned in processing order.
 
     Returns:

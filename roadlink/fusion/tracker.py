@@ -76,7 +76,7 @@ class TrackerConfig:
     """
 
     window_ms: int = 150
-    self_report_bucket_ms: int = 20
+    self_report_bucket_ms: int = 100
     vehicle_id_timeout_ms: int = 2000
     max_buffered: int = 1_000_000
     link_memory_ms: int = 3000

@@ -222,3 +222,17 @@ def test_linked_rsu_objects_skip_the_spatial_stage() -> None:
 
 def _with_object_ids(detections: Detections, ids: list[int]) -> Detections:
     return dataclasses.replace(detections, object_ids=np.asarray(ids, dtype=np.int64))
+
+
+def test_self_reports_of_one_step_form_one_scan() -> None:
+    # Cars report at their own phases; a scan holds at most one report per car, so the reports of a 100 ms
+    # step form one scan (each still predicted to its own time) rather than one per 20 ms.
+    tracker = Tracker(TrackerConfig(window_ms=0))
+    cars = [bytes([k]) * 4 for k in range(1, 4)]
+    reports = [
+        _report(T0 + offset, (10.0 * k, 5.0), car)
+        for k, (offset, car) in enumerate(zip((5, 37, 81), cars, strict=True))
+    ]
+    tracker.step(T0 + 100, Detections.concatenate([_rsu(T0, [(0.0, 0.0)]), *reports]))
+    assert tracker.stats.scans == 2
+    assert tracker.stats.tracks_created == 4
