@@ -12,7 +12,8 @@ when the servicer is free are handled together: their sink `accept`s run one aft
 inside one `CommitGroup`; a sink that writes to disk stages its writes in the group instead of committing
 each, and the group commits them all at once (one transaction for the durable outbox, the rows of every
 batch together with its ledger entry). Only then is each batch acknowledged, in order. If the commit
-fails, none of the group's batches is acknowledged or remembered.
+fails, none of the group's batches is acknowledged or remembered. If a sink's `accept` fails, the batches
+before it are committed and acknowledged, and then the stream ends with the error.
 """
 
 from __future__ import annotations
@@ -157,7 +158,7 @@ class PublishServicer(rs_grpc.RoadsideServiceServicer):
         self._read_ahead = read_ahead
         self._accepted: OrderedDict[tuple[str, int], int] = OrderedDict(ledger.load() if ledger else {})
         self._locks: dict[tuple[str, int], asyncio.Lock] = {}
-        self._inflight: set[asyncio.Future[list[Sequence[rs_pb2.ItemRejection]]]] = set()
+        self._inflight: set[asyncio.Future[tuple[list[Sequence[rs_pb2.ItemRejection]], Exception | None]]] = set()
         self.stats = PublishStats()
 
     async def Publish(  # noqa: N802 - generated method name
@@ -168,10 +169,12 @@ class PublishServicer(rs_grpc.RoadsideServiceServicer):
         reader = _ReadAhead(request_iterator, self._read_ahead, self.stats)
         try:
             while group := await reader.next_group():
-                valid, error = _valid_prefix(group)
-                for response in await self._handle_group(valid):
+                valid, invalid = _valid_prefix(group)
+                responses, failure = await self._handle_group(valid)
+                for response in responses:
                     yield response
                     reader.release(1)
+                error = failure or invalid  # a failed accept comes first: the batches after it were not handled
                 if error is not None:
                     raise error
         finally:
@@ -182,10 +185,16 @@ class PublishServicer(rs_grpc.RoadsideServiceServicer):
         if self._inflight:
             await asyncio.wait(set(self._inflight), timeout=timeout_s)
 
-    async def _handle_group(self, group: list[rs_pb2.PublishRequest]) -> list[rs_pb2.PublishResponse]:
-        """Accept the new batches of `group` in one commit group; one response per batch, in order."""
+    async def _handle_group(
+        self, group: list[rs_pb2.PublishRequest]
+    ) -> tuple[list[rs_pb2.PublishResponse], Exception | None]:
+        """Accept the new batches of `group` in one commit group; one response per batch, in order.
+
+        If a sink's accept fails, the batches before the failing one are still committed and answered, and the
+        error is returned to end the stream after them (the sender resends the rest).
+        """
         if not group:
-            return []
+            return [], None
         keys = sorted({(batch.sender_id, batch.sender_epoch) for batch in group})
         async with contextlib.AsyncExitStack() as stack:
             for key in keys:  # sorted: two streams never wait for each other's locks in opposite order
@@ -198,23 +207,45 @@ class PublishServicer(rs_grpc.RoadsideServiceServicer):
                     last[key] = batch.sequence
                     fresh.append(batch)
             rejections: list[Sequence[rs_pb2.ItemRejection]] = []
+            failure: Exception | None = None
             if fresh:
                 work = asyncio.ensure_future(self._accept_group(fresh))
                 self._inflight.add(work)
                 work.add_done_callback(self._inflight.discard)
-                rejections = await asyncio.shield(work)  # a cancelled call never splits accept from commit
+                rejections, failure = await asyncio.shield(work)  # a cancelled call never splits accept from commit
+        if failure is not None:  # answer only the batches before the one that failed
+            failed = fresh[len(rejections)]
+            group = group[: next(index for index, batch in enumerate(group) if batch is failed)]
+            fresh = fresh[: len(rejections)]
         self.stats.batches_duplicate += len(group) - len(fresh)
-        return _responses(group, fresh, rejections, self._accepted)
+        return _responses(group, fresh, rejections, self._accepted), failure
 
-    async def _accept_group(self, batches: list[rs_pb2.PublishRequest]) -> list[Sequence[rs_pb2.ItemRejection]]:
-        """Run in its own task: the sinks' accepts in one commit group, the commit, then the ledger."""
+    async def _accept_group(
+        self, batches: list[rs_pb2.PublishRequest]
+    ) -> tuple[list[Sequence[rs_pb2.ItemRejection]], Exception | None]:
+        """Run in its own task: the sinks' accepts in one commit group, the commit, then the ledger.
+
+        Returns the rejections of the batches accepted, in order, and the error of the first batch whose
+        accept failed (its staged writes are discarded; it and the batches after it are not accepted).
+        """
         group = CommitGroup()
         _GROUP.set(group)  # this task's context only
-        rejections = [await self._sink.accept(batch) for batch in batches]
-        await group.commit()
-        self.stats.groups_committed += 1
+        rejections: list[Sequence[rs_pb2.ItemRejection]] = []
+        failure: Exception | None = None
+        for batch in batches:
+            mark = group.mark()
+            try:
+                rejections.append(await self._sink.accept(batch))
+            except Exception as exc:  # the stream ends with it once the batches before it are committed
+                group.discard_after(mark)
+                failure = exc
+                break
+        accepted = batches[: len(rejections)]
+        if accepted:
+            await group.commit()
+            self.stats.groups_committed += 1
         highest: dict[tuple[str, int], int] = {}
-        for batch, rejected in zip(batches, rejections, strict=True):
+        for batch, rejected in zip(accepted, rejections, strict=True):
             key = (batch.sender_id, batch.sender_epoch)
             highest[key] = batch.sequence
             self._count(key, batch, rejected)
@@ -222,7 +253,7 @@ class PublishServicer(rs_grpc.RoadsideServiceServicer):
             self._remember(key, sequence)
             if self._ledger is not None:
                 await self._ledger.record(key, sequence)
-        return rejections
+        return rejections, failure
 
     def _count(
         self, key: tuple[str, int], batch: rs_pb2.PublishRequest, rejected: Sequence[rs_pb2.ItemRejection]

@@ -3,7 +3,8 @@
 Unit level: `Outbox.append_many` stores every batch's rows and ledger entry together, or nothing. Servicer
 level, over a real gRPC stream: batches the servicer read while a commit was running go into one commit
 (one `append_many` of the durable uplink's outbox) and are acknowledged only after it; a failed group
-commit acknowledges and remembers none of its batches, so the sender's resend is accepted.
+commit acknowledges and remembers none of its batches, so the sender's resend is accepted; a failed accept
+keeps the batches before it in the group and drops its own staged write.
 """
 
 from __future__ import annotations
@@ -125,8 +126,9 @@ class GateSink:
 class FailingWriterSink:
     """Stages each batch's sequence in the servicer's commit group; `write_group` call `fail_call` fails."""
 
-    def __init__(self, fail_call: int) -> None:
+    def __init__(self, fail_call: int | None = None, fail_accept: int | None = None) -> None:
         self.fail_call = fail_call
+        self.fail_accept = fail_accept  # this sequence's accept raises once, after staging it
         self.calls = 0
         self.committed: list[list[int]] = []
 
@@ -134,6 +136,9 @@ class FailingWriterSink:
         group = current_commit_group()
         assert group is not None
         group.stage(self, batch.sequence)
+        if batch.sequence == self.fail_accept:
+            self.fail_accept = None
+            raise RuntimeError("sink stuck")
         return ()
 
     async def write_group(self, items: Sequence[object]) -> None:
@@ -228,3 +233,24 @@ async def test_a_failed_group_commit_acknowledges_and_remembers_none_of_its_batc
     assert [sequence for group in writer.committed for sequence in group] == [1, 2, 3, 4, 5]
     assert servicer.stats.batches_duplicate == 0
     assert servicer.stats.batches_accepted == 5
+
+
+async def test_a_failed_accept_commits_and_acks_the_batches_before_it_in_its_group_only() -> None:
+    writer = FailingWriterSink(fail_accept=4)  # the group of 2-5 breaks at 4
+    gate = GateSink(writer)
+    servicer = PublishServicer(gate, read_ahead=8)
+    async with serving(servicer) as server:
+        async with publish_call(server.port) as call:
+            await _write_while_held(call, servicer, gate)
+            assert await _acks(call, 3) == [1, 2, 3]
+            with pytest.raises(aio.AioRpcError) as failed:
+                await _acks(call, 1)
+        assert failed.value.code() == grpc.StatusCode.UNKNOWN
+        assert writer.committed == [[1], [2, 3]]  # batch 4's staged write was discarded with its failure
+
+        async with publish_call(server.port) as call:  # the sender resends from the first unacknowledged batch
+            for sequence in range(4, 6):
+                await call.write(_batch(sequence))
+            assert await _acks(call, 2) == [4, 5]
+    assert [sequence for group in writer.committed for sequence in group] == [1, 2, 3, 4, 5]
+    assert (servicer.stats.batches_accepted, servicer.stats.batches_duplicate) == (5, 0)
