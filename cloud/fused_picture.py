@@ -24,7 +24,7 @@ import contextlib
 from collections import deque
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Self
 
@@ -33,10 +33,10 @@ import numpy as np
 from cloud.change_feed import ChangeFeed
 from cloud.road_context import RoadContext
 from cloud.tile_handover import Handover, HandoverRouter, TileGate
-from cloud.zone_advisories import zone_overlaps
+from cloud.zone_advisories import contains_many, zone_overlaps
 from roadlink.advisories import RoadMap, StalledVehicleDetector, detect_all
 from roadlink.domain.clock import now_unix_ms
-from roadlink.domain.geodesy import LocalOrigin
+from roadlink.domain.geodesy import FloatArray, LocalOrigin
 from roadlink.domain.perception import PerceptionFrame
 from roadlink.domain.signal import SignalPhaseAndTiming
 from roadlink.domain.situation import Advisory, Track
@@ -66,11 +66,30 @@ class _StepInput:
 
 
 @dataclass(frozen=True, slots=True)
+class _Published:
+    """One published snapshot: tracks with their ``(N,)`` latitudes/longitudes (degrees) and the advisories."""
+
+    tracks: tuple[Track, ...] = ()
+    latitude_deg: FloatArray = field(default_factory=lambda: np.zeros(0))
+    longitude_deg: FloatArray = field(default_factory=lambda: np.zeros(0))
+    advisories: tuple[Advisory, ...] = ()
+
+    @classmethod
+    def of(cls, tracks: Sequence[Track], advisories: Sequence[Advisory]) -> _Published:
+        latitude = np.array([t.position.latitude_deg for t in tracks], dtype=np.float64)
+        longitude = np.array([t.position.longitude_deg for t in tracks], dtype=np.float64)
+        return cls(tuple(tracks), latitude, longitude, tuple(advisories))
+
+    def rows_in(self, area: Area) -> list[int]:
+        """Rows of the tracks inside ``area`` (one vectorized test)."""
+        return np.flatnonzero(contains_many(area, self.latitude_deg, self.longitude_deg)).tolist()
+
+
+@dataclass(frozen=True, slots=True)
 class _StepOutput:
     """The new snapshot and the handovers to send."""
 
-    tracks: tuple[Track, ...]
-    advisories: tuple[Advisory, ...]
+    published: _Published
     handovers: list[Handover]
 
 
@@ -101,8 +120,7 @@ class FusedPicture:
         self._max_pending = max_pending
         self._frames: deque[PerceptionFrame] = deque()
         self._states: list[VehicleState] = []
-        self._tracks: tuple[Track, ...] = ()
-        self._advisories: tuple[Advisory, ...] = ()
+        self._published = _Published()
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cloud-fusion")
         self._task: asyncio.Task[None] | None = None
         self.dropped_frames = 0
@@ -111,7 +129,7 @@ class FusedPicture:
     @property
     def track_count(self) -> int:
         """Tracks in the latest snapshot."""
-        return len(self._tracks)
+        return len(self._published.tracks)
 
     @property
     def tracker(self) -> Tracker:
@@ -145,18 +163,19 @@ class FusedPicture:
 
     def tracks_in(self, area: Area) -> list[Track]:
         """Tracks of the latest snapshot whose position lies in `area`."""
-        return [track for track in self._tracks if area.contains(track.position)]
+        published = self._published
+        return [published.tracks[row] for row in published.rows_in(area)]
 
     def advisories_in(self, area: Area) -> list[Advisory]:
         """Advisories of the latest snapshot whose zone overlaps `area` (without a zone: a track of theirs is in it).
 
         RSU delivery calls this through `cloud.zone_advisories.advisories_for_zone`, which also drops expired ones.
         """
-        tracks, advisories = self._tracks, self._advisories
-        inside = {track.track_id for track in tracks if area.contains(track.position)}
+        published = self._published
+        inside = {published.tracks[row].track_id for row in published.rows_in(area)}
         return [
             advisory
-            for advisory in advisories
+            for advisory in published.advisories
             if (
                 zone_overlaps(advisory.zone, area)
                 if advisory.zone is not None
@@ -187,8 +206,8 @@ class FusedPicture:
             output = await loop.run_in_executor(self._executor, self._step, step)
             if output.handovers and self._router is not None:
                 self._router.send(output.handovers)
-            changed = bool(output.tracks or self._tracks)
-            self._tracks, self._advisories = output.tracks, output.advisories
+            changed = bool(output.published.tracks or self._published.tracks)
+            self._published = output.published
             if changed:
                 self._feed.notify()
 
@@ -222,7 +241,7 @@ class FusedPicture:
         if context:
             own = {track.track_id for track in tracks}
             advisories = [a for a in advisories if own.intersection(a.track_ids)]
-        return _StepOutput(tuple(tracks), tuple(advisories), outgoing)
+        return _StepOutput(_Published.of(tracks, advisories), outgoing)
 
     def _gated(
         self, gate: TileGate, table: TrackTable, step: _StepInput, now: int

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
 from v2x.common.v1 import common_pb2
 from v2x.roadside.v1 import info_pb2
 
 from cloud.rsu_registry import RsuRegistry
-from cloud.zone_advisories import advisories_for_zone, still_valid, zone_overlaps
+from cloud.zone_advisories import advisories_for_zone, contains_many, still_valid, zone_overlaps
 from roadlink.domain.geodesy import LocalOrigin
 from roadlink.domain.perception import PerceptionFrame
 from roadlink.domain.situation import Advisory, AdvisoryType, Severity, Track
@@ -95,3 +96,14 @@ def test_an_rsu_zone_is_a_circle_around_its_heartbeat_position() -> None:
     assert registry.zone_of("rsu-1", 300.0) == Circle(Position(48.137, 11.575), 300.0)
     assert registry.zone_of("rsu-2", 300.0) is None
     assert registry.zone_of("unknown", 300.0) is None
+
+
+def test_contains_many_agrees_with_area_contains() -> None:
+    rng = np.random.default_rng(5)
+    east, north = rng.uniform(-400, 400, 500), rng.uniform(-400, 400, 500)
+    lat, lon, _ = ORIGIN.to_geodetic(east, north, np.zeros(500))
+    points = [Position(float(a), float(b)) for a, b in zip(lat, lon, strict=True)]
+    for area in (Circle(_at(30, -20), 250.0), _box(-100, -300, 200, 50)):
+        expected = [area.contains(p) for p in points]
+        assert contains_many(area, lat, lon).tolist() == expected
+        assert 0 < sum(expected) < len(points)
