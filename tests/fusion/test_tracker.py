@@ -83,11 +83,26 @@ def test_raw_detections_confirm_then_coast_and_delete() -> None:
 def test_track_missed_by_a_working_source_is_deleted_after_k_misses() -> None:
     tracker = Tracker(TrackerConfig(window_ms=0))
     alive = []
-    for k in range(12):
+    for k in range(16):
         now = T0 + 100 * k
-        positions = [(_x(now), 0.0), (_x(now), 20.0)] if k < 4 else [(_x(now), 0.0)]
+        positions = [(_x(now), 0.0), (_x(now), 20.0)] if k < 8 else [(_x(now), 0.0)]
         alive.append(len(tracker.step(now, _raw(now, positions))))
-    assert alive == [0] + [2] * 7 + [1] * 4  # misses at steps 4..8, deleted at the 5th
+    # Hit 8 times in 8 steps (estimated rate 0.9): deleted at the 3rd miss (0.1^3 <= 0.002).
+    assert alive == [0] + [2] * 9 + [1] * 6
+
+
+def test_a_rarely_detected_object_coasts_longer_than_a_reliably_detected_one() -> None:
+    # Both objects are seen for 3 s; A in every step, B (a pedestrian a radar sees every other frame) in
+    # every second step. Then neither is seen: A goes at its 3rd miss, B only at its 9th (0.5^9 <= 0.002).
+    tracker = Tracker(TrackerConfig(window_ms=0))
+    alive = []
+    for k in range(45):
+        now = T0 + 100 * k
+        positions = [(_x(now), 0.0)] + ([(0.0, 30.0)] if k < 30 and k % 2 == 0 else [])
+        snapshot = tracker.step(now, _raw(now, positions))
+        alive.append(any(abs(p[1] - 30.0) < 1.0 for p in snapshot.states[:, :2]))
+    assert alive[29:37] == [True] * 8  # last seen at step 28; misses 1..8 at steps 29..36
+    assert not any(alive[37:])
 
 
 def test_snapshot_is_predicted_to_the_step_time() -> None:
