@@ -32,7 +32,7 @@ from v2x.common.v1 import common_pb2
 from v2x.roadside.v1 import info_pb2, map_pb2
 
 from roadlink.codec.csae_mapping import absolute_position, moy_and_dsecond, offset_position, position_of, position_value
-from roadlink.codec.j2735_spat import resolve_message_time
+from roadlink.codec.j2735_spat import MINUTE_OF_THE_YEAR_UNAVAILABLE, resolve_message_time
 from roadlink.domain.geodesy import LocalOrigin
 from roadlink.domain.spatial import Position
 
@@ -89,7 +89,10 @@ def _position(p: common_pb2.Position) -> Position:
 
 
 def _minute_time(moy: int | None, reference_unix_ms: int) -> int | None:
-    return None if moy is None else resolve_message_time(moy, 0, reference_unix_ms)
+    """Unix ms of a MinuteOfTheYear's start (the one closest to the reference); None when absent or unavailable."""
+    if moy is None or moy == MINUTE_OF_THE_YEAR_UNAVAILABLE:
+        return None
+    return resolve_message_time(moy, 0, reference_unix_ms)
 
 
 # --- MAP --------------------------------------------------------------------------------------------------------------
@@ -138,7 +141,8 @@ def _lane(
     if "maneuvers" in lane:
         out.allowed_maneuvers = _bits_to_int(lane["maneuvers"])
     for limit in lane.get("speedLimits", []):
-        out.speed_limits.add(type=_SPEED_LIMIT_TYPES.index(limit["type"]), speed_mps=limit["speed"] * 0.02)
+        kind = _SPEED_LIMIT_TYPES.index(limit["type"]) if limit["type"] in _SPEED_LIMIT_TYPES else 0  # an extension
+        out.speed_limits.add(type=map_pb2.SpeedLimitType.ValueType(kind), speed_mps=limit["speed"] * 0.02)
     for c in lane.get("connectsTo", []):
         conn = out.connections.add(remote_intersection_id=c["remoteIntersection"]["id"])
         if "connectingLane" in c:
@@ -165,7 +169,10 @@ def proto_to_map(message: map_pb2.MapData, template: Mapping[str, Any] | None = 
     t = template or {}
     value = dict(t)
     value["msgCnt"] = message.revision % 128
-    if message.HasField("time_unix_ms"):
+    if (
+        message.HasField("time_unix_ms")
+        and _minute_time(t.get("timeStamp"), message.time_unix_ms) != message.time_unix_ms
+    ):
         value["timeStamp"] = moy_and_dsecond(message.time_unix_ms)[0]
     old = t.get("nodes", [])
     value["nodes"] = [_node_value(g, old[i] if i < len(old) else None) for i, g in enumerate(message.intersections)]
@@ -181,16 +188,36 @@ def _node_value(g: map_pb2.IntersectionGeometry, template: Mapping[str, Any] | N
     ref = position_value(_position(g.reference_position), t.get("refPos"))
     value["refPos"] = ref
     origin = LocalOrigin(ref["lat"] / 1e7, ref["long"] / 1e7)
-    approaches: dict[int, list[map_pb2.Lane]] = {}
-    for lane in g.lanes:
-        approaches.setdefault(lane.ingress_approach, []).append(lane)
-    old_links = {link["upstreamNodeId"]["id"]: link for link in t.get("inLinks", [])}
-    links = [_link_value(k, lanes, g.region, ref, origin, old_links.get(k)) for k, lanes in approaches.items()]
+    links = _links_value(g, ref, origin, t.get("inLinks", []))
     if links:
         value["inLinks"] = links
     else:
         value.pop("inLinks", None)
     return value
+
+
+def _links_value(
+    g: map_pb2.IntersectionGeometry, ref: Mapping[str, Any], origin: LocalOrigin, old: Sequence[Mapping[str, Any]]
+) -> list[dict[str, Any]]:
+    """The node's inLinks: the template's links in order, each with its v1 lanes (matched by approach and lane
+    id; a link without lanes is kept as it was, v1 cannot see it), then one new link per remaining approach."""
+    remaining = list(g.lanes)
+    links = []
+    for link in old:
+        up, ids = link["upstreamNodeId"]["id"], {lane["laneID"] for lane in link.get("lanes", [])}
+        mine = [lane for lane in remaining if lane.ingress_approach == up and lane.lane_id in ids]
+        remaining = [lane for lane in remaining if lane not in mine]
+        if mine:
+            links.append(_link_value(up, mine, g.region, ref, origin, link))
+        elif link.get("lanes"):
+            links.append({k: v for k, v in link.items() if k != "lanes"})
+        else:
+            links.append(dict(link))
+    approaches: dict[int, list[map_pb2.Lane]] = {}
+    for lane in remaining:
+        approaches.setdefault(lane.ingress_approach, []).append(lane)
+    links += [_link_value(k, lanes, g.region, ref, origin, None) for k, lanes in approaches.items()]
+    return links
 
 
 def _link_value(
@@ -207,8 +234,13 @@ def _link_value(
         "upstreamNodeId", {"region": region, "id": approach} if region else {"id": approach}
     )
     value.setdefault("linkWidth", max((round(lane.width_m * 100) for lane in lanes), default=0))
-    old = {lane["laneID"]: lane for lane in t.get("lanes", [])}
-    value["lanes"] = [_lane_value(lane, ref, origin, old.get(lane.lane_id)) for lane in lanes]
+    old = t.get("lanes", [])
+    by_id = {lane["laneID"]: lane for lane in reversed(old)}  # the first lane of an id
+
+    def template_of(i: int, lane: map_pb2.Lane) -> Mapping[str, Any] | None:
+        return old[i] if i < len(old) and old[i]["laneID"] == lane.lane_id else by_id.get(lane.lane_id)
+
+    value["lanes"] = [_lane_value(lane, ref, origin, template_of(i, lane)) for i, lane in enumerate(lanes)]
     return value
 
 
@@ -318,8 +350,9 @@ def _common(
         out.priority = item["priority"][0] >> 5
     details = item.get("timeDetails", {})
     for key, target in (("startTime", "start_time_unix_ms"), ("endTime", "end_time_unix_ms")):
-        if key in details:
-            setattr(out.validity, target, _minute_time(details[key], now))
+        at = _minute_time(details.get(key), now)
+        if at is not None:
+            setattr(out.validity, target, at)
     for path in item.get("referencePaths", []):
         proto = out.reference_paths.add(radius_m=path["pathRadius"] / 10)
         for point in path["activePath"]:
@@ -344,7 +377,8 @@ def proto_to_rsi(message: info_pb2.RoadSideInfo, template: Mapping[str, Any] | N
     except ValueError:
         identifier = bytes(8)
     value.update(msgCnt=message.message_count % 128, id=identifier)
-    if "moy" in t or template is None:
+    sent = _minute_time(t.get("moy"), message.time_unix_ms)  # None: absent or "unavailable", v1 has the reference
+    if template is None or (sent is not None and sent != message.time_unix_ms):
         value["moy"] = moy_and_dsecond(message.time_unix_ms)[0]
     ref = position_value(_position(message.reference_position), t.get("refPos"))
     value["refPos"] = ref
@@ -391,20 +425,38 @@ def _common_value(
     old_priority = t.get("priority")
     keep = old_priority is not None and old_priority[0] >> 5 == item.priority
     _set(value, "priority", old_priority if keep else bytes([(item.priority & 7) << 5]) if item.priority else None)
-    details = {}
-    if item.validity.HasField("start_time_unix_ms"):
-        details["startTime"] = moy_and_dsecond(item.validity.start_time_unix_ms)[0]
-    if item.validity.HasField("end_time_unix_ms"):
-        details["endTime"] = moy_and_dsecond(item.validity.end_time_unix_ms)[0]
-    if details and "endTimeConfidence" in t.get("timeDetails", {}):
-        details["endTimeConfidence"] = t["timeDetails"]["endTimeConfidence"]
-    _set(value, "timeDetails", details or None)
+    old_details = t.get("timeDetails")
+    if old_details is not None and _same_validity(old_details, item.validity):
+        value["timeDetails"] = old_details  # keeps unavailable codes and the end time confidence
+    else:
+        _set(value, "timeDetails", _details_value(item.validity, old_details or {}))
     old_paths = t.get("referencePaths", [])
     paths = [
         _path_value(p, ref, old_paths[i] if i < len(old_paths) else None) for i, p in enumerate(item.reference_paths)
     ]
     _set(value, "referencePaths", paths or None)
     return value
+
+
+def _same_validity(details: Mapping[str, Any], validity: common_pb2.Validity) -> bool:
+    """True when RSITimeDetails `details` map to `validity` (each time resolved against its own v1 value)."""
+    for key, target in (("startTime", "start_time_unix_ms"), ("endTime", "end_time_unix_ms")):
+        has = validity.HasField(target)  # type: ignore[arg-type]  # the two literal field names
+        mine = getattr(validity, target) if has else None
+        if _minute_time(details.get(key), mine if mine is not None else 0) != mine:
+            return False
+    return True
+
+
+def _details_value(validity: common_pb2.Validity, old: Mapping[str, Any]) -> dict[str, Any] | None:
+    details = {}
+    if validity.HasField("start_time_unix_ms"):
+        details["startTime"] = moy_and_dsecond(validity.start_time_unix_ms)[0]
+    if validity.HasField("end_time_unix_ms"):
+        details["endTime"] = moy_and_dsecond(validity.end_time_unix_ms)[0]
+    if details and "endTimeConfidence" in old:
+        details["endTimeConfidence"] = old["endTimeConfidence"]
+    return details or None
 
 
 def _description_value(text: str, template: tuple[str, Any] | None) -> tuple[str, Any]:

@@ -237,6 +237,8 @@ def offset_position(
 
     Without a template the smallest offset alternative that holds the offset is used (absolute when none does).
     """
+    if template is not None and _same_position(template, ref, position):
+        return dict(template)  # keeps what v1 cannot say: e.g. a vertical offset from a refPos without elevation
     lat = round(position.latitude_deg * 1e7)
     lon = round(position.longitude_deg * 1e7)
     want = template["offsetLL"][0] if template is not None else None
@@ -247,6 +249,13 @@ def offset_position(
     if vertical is not None:
         value["offsetV"] = vertical
     return value
+
+
+def _same_position(template: Mapping[str, Any], ref: Mapping[str, Any], position: Position) -> bool:
+    try:
+        return absolute_position(template, ref) == position
+    except (ValidationError, KeyError, TypeError):
+        return False
 
 
 def _ll_choice(dlat: int, dlon: int, lat: int, lon: int, want: str | None) -> tuple[str, dict[str, int]]:
@@ -263,16 +272,15 @@ def _ll_choice(dlat: int, dlon: int, lat: int, lon: int, want: str | None) -> tu
 def _vertical(elevation_m: float | None, ref: Mapping[str, Any], want: str | None) -> tuple[str, int] | None:
     if elevation_m is None:
         return None
-    absolute = _raw(elevation_m, ELEVATION_UNAVAILABLE, 10, -4095, 61439)
+    absolute = round(elevation_m * 10)
     base = ref.get("elevation", ELEVATION_UNAVAILABLE)
-    if want == "elevation" or base == ELEVATION_UNAVAILABLE:
-        return "elevation", absolute
-    order = [want] if want in _V_BITS else []
-    for alt in [*order, *_V_BITS]:
-        half = 1 << (_V_BITS[alt] - 1)
-        if -half <= absolute - base < half:
-            return alt, absolute - base
-    return "elevation", absolute
+    if want != "elevation" and base != ELEVATION_UNAVAILABLE:
+        order = [want] if want in _V_BITS else []
+        for alt in [*order, *_V_BITS]:
+            half = 1 << (_V_BITS[alt] - 1)
+            if -half <= absolute - base < half:
+                return alt, absolute - base
+    return "elevation", min(max(absolute, -4095), 61439)
 
 
 # --- BSM <-> VehicleState ---------------------------------------------------------------------------------------------
@@ -365,7 +373,7 @@ def vehicle_state_to_bsm(state: VehicleState, template: Mapping[str, Any] | None
             if state.yaw_rate_deg_per_s is not None
             else accel_t.get("yaw", 0),
         },
-        size=_size_value(state.size, t.get("size")),
+        size=_keep(t, "size", _size, state.size, _size_value(state.size, t.get("size"))),
         vehicleClass=_vehicle_class(state.vehicle_class, t.get("vehicleClass")),
     )
     value.setdefault("brakes", {})
@@ -433,10 +441,15 @@ def rsm_to_perception_frame(rsm: Mapping[str, Any], reference_unix_ms: int) -> P
     return PerceptionFrame(source_id, rsm["msgCnt"], frame_time, objects, provenance, position_of(ref, "refPos"))
 
 
-def _participant(p: Mapping[str, Any], ref: Mapping[str, Any], reference_unix_ms: int, i: int) -> DetectedObject:
-    cls = _PTC_CLASS.get(p["ptcType"], ObjectClass.UNKNOWN)
+def _participant_class(p: Mapping[str, Any]) -> ObjectClass:
+    """ptcType, refined by vehicleClass for a motor vehicle."""
     if "vehicleClass" in p and p["ptcType"] == "motor":
-        cls = object_class_of(p["vehicleClass"]["classification"])
+        return object_class_of(p["vehicleClass"]["classification"])
+    return _PTC_CLASS.get(p["ptcType"], ObjectClass.UNKNOWN)
+
+
+def _participant(p: Mapping[str, Any], ref: Mapping[str, Any], reference_unix_ms: int, i: int) -> DetectedObject:
+    cls = _participant_class(p)
     sec_mark = p["secMark"]
     return DetectedObject(
         object_id=p["ptcId"],
@@ -482,10 +495,13 @@ def _participant_value(
     o: DetectedObject, ref: Mapping[str, Any], frame_time: int, template: Mapping[str, Any] | None
 ) -> dict[str, Any]:
     t = template or {}
-    ptc = (
-        "motor" if o.object_class in _MOTOR else _keep(t, "ptcType", lambda n: _PTC_CLASS.get(n), o.object_class, None)
-    )
-    ptc = ptc or {v: k for k, v in _PTC_CLASS.items()}.get(o.object_class, "unknown")
+    kept = template is not None and _participant_class(template) == o.object_class
+    if kept:
+        ptc = t["ptcType"]
+    elif o.object_class in _MOTOR:
+        ptc = "motor"
+    else:
+        ptc = {v: k for k, v in _PTC_CLASS.items()}.get(o.object_class, "unknown")
     value = dict(t)
     value.update(
         ptcType=ptc,
@@ -498,12 +514,15 @@ def _participant_value(
         heading=_raw(o.heading_deg, _HEADING_NA, 80, 0, 28799)
         if o.heading_deg is None
         else round(o.heading_deg * 80) % 28800,
-        size=_size_value(o.size, t.get("size")),
+        size=_keep(t, "size", _size, o.size, _size_value(o.size, t.get("size"))),
     )
     if o.measurement_time_unix_ms is None and t.get("secMark") == SEC_MARK_UNAVAILABLE:
         value["secMark"] = SEC_MARK_UNAVAILABLE
-    if ptc == "motor" and (o.object_class != ObjectClass.VEHICLE or "vehicleClass" in t):
-        value["vehicleClass"] = _vehicle_class(o.object_class, t.get("vehicleClass"))
+    if not kept and ptc == "motor":
+        if o.object_class == ObjectClass.VEHICLE:
+            value.pop("vehicleClass", None)
+        else:
+            value["vehicleClass"] = _vehicle_class(o.object_class, t.get("vehicleClass"))
     if o.acceleration_mps2 is not None:
         accel = dict(t.get("accelSet", {"lat": _ACCEL_NA, "vert": _VERT_NA, "yaw": 0}))
         accel["long"] = _raw(o.acceleration_mps2, _ACCEL_NA, 100, -2000, 2000)
@@ -546,24 +565,26 @@ def _intersection(state: Mapping[str, Any], spat: Mapping[str, Any], reference_u
     )
 
 
+_COUNTING_KEYS: Final = ("startTime", "minEndTime", "maxEndTime", "likelyEndTime", "nextStartTime")
+_UTC_KEYS: Final = ("startUTCTime", "minEndUTCTime", "maxEndUTCTime", "likelyEndUTCTime", "nextStartUTCTime")
+
+
+def _time_at(kind: str, raw: int | None, now: int) -> int | None:
+    """Unix ms of a countdown (0.1 s from `now`; 36001 and above unknown) or a UTC TimeMark; None when unknown."""
+    if raw is None:
+        return None
+    if kind == "counting":
+        return None if raw >= _TIME_MARK_NA else now + 100 * raw
+    return resolve_time_mark(raw, now)
+
+
 def _event(state: Mapping[str, Any], now: int) -> MovementEvent:
     phase = _LIGHTS.get(state["light"], MovementPhase.UNAVAILABLE)
     if "timing" not in state:
         return MovementEvent(phase)
     kind, t = state["timing"]
-    if kind == "counting":
-
-        def at(key: str) -> int | None:
-            return None if key not in t or t[key] >= _TIME_MARK_NA else now + 100 * t[key]
-
-        keys = ("startTime", "minEndTime", "maxEndTime", "likelyEndTime", "nextStartTime")
-    else:
-
-        def at(key: str) -> int | None:
-            return None if key not in t else resolve_time_mark(t[key], now)
-
-        keys = ("startUTCTime", "minEndUTCTime", "maxEndUTCTime", "likelyEndUTCTime", "nextStartUTCTime")
-    start, min_end, max_end, likely, next_time = (at(k) for k in keys)
+    keys = _COUNTING_KEYS if kind == "counting" else _UTC_KEYS
+    start, min_end, max_end, likely, next_time = (_time_at(kind, t.get(k), now) for k in keys)
     return MovementEvent(phase, start, min_end, max_end, likely, t.get("timeConfidence"), next_time)
 
 
@@ -580,20 +601,38 @@ def signals_to_spat(
     items = list(signals)
     value = dict(t)
     value["msgCnt"] = message_count % 128
-    value["intersections"] = [_state_value(s, old[i] if i < len(old) else None, t) for i, s in enumerate(items)]
+    first = old[0] if old else {}
+    if items and not _same_time(first, t, items[0].time_unix_ms):
+        # message-level time parts the first intersection takes (not having its own) follow its time
+        moy, ms = moy_and_dsecond(items[0].time_unix_ms)
+        value |= {k: v for k, v in (("moy", moy), ("timeStamp", ms)) if k in t and k not in first}
+    value["intersections"] = [_state_value(s, old[i] if i < len(old) else None, template) for i, s in enumerate(items)]
     return value
 
 
+def _same_time(state: Mapping[str, Any], msg: Mapping[str, Any], unix_ms: int) -> bool:
+    """True when the time parts `state` (else `msg`) sends already resolve to `unix_ms`."""
+    moy, stamp = state.get("moy", msg.get("moy")), state.get("timeStamp", msg.get("timeStamp"))
+    if moy is None and stamp is None:
+        return False
+    try:
+        return resolve_message_time(moy, stamp, unix_ms) == unix_ms
+    except ValidationError:
+        return False
+
+
 def _state_value(
-    spat: SignalPhaseAndTiming, template: Mapping[str, Any] | None, msg: Mapping[str, Any]
+    spat: SignalPhaseAndTiming, template: Mapping[str, Any] | None, msg: Mapping[str, Any] | None
 ) -> dict[str, Any]:
+    """One IntersectionState; its own moy + timeStamp when it had them, or always without a template (`msg`)."""
     t = template or {}
     value = dict(t)
     moy, ms = moy_and_dsecond(spat.time_unix_ms)
-    if "moy" in t or "moy" not in msg:
-        value["moy"] = moy
-    if "timeStamp" in t or "timeStamp" not in msg:
-        value["timeStamp"] = ms
+    if not _same_time(t, msg or {}, spat.time_unix_ms):
+        if "moy" in t or msg is None:
+            value["moy"] = moy
+        if "timeStamp" in t or msg is None:
+            value["timeStamp"] = ms
     node: dict[str, int] = {"id": spat.intersection_id}
     if spat.region is not None:
         node = {"region": spat.region, "id": spat.intersection_id}
@@ -615,7 +654,11 @@ def _state(event: MovementEvent, now: int, template: Mapping[str, Any] | None) -
     t = template or {}
     value = dict(t)
     value["light"] = _keep(
-        t, "light", lambda n: _LIGHTS.get(n), event.phase, _LIGHT_NAME.get(event.phase, "unavailable")
+        t,
+        "light",
+        lambda n: _LIGHTS.get(n, MovementPhase.UNAVAILABLE),
+        event.phase,
+        _LIGHT_NAME.get(event.phase, "unavailable"),
     )
     times = (
         event.start_time_unix_ms,
@@ -636,15 +679,13 @@ def _timing(
     kind: str, times: tuple[int | None, ...], confidence: int | None, now: int, old: Mapping[str, Any]
 ) -> dict[str, Any]:
     counting = kind == "counting"
-    keys = (
-        ("startTime", "minEndTime", "maxEndTime", "likelyEndTime", "nextStartTime")
-        if counting
-        else ("startUTCTime", "minEndUTCTime", "maxEndUTCTime", "likelyEndUTCTime", "nextStartUTCTime")
-    )
+    keys = _COUNTING_KEYS if counting else _UTC_KEYS
     value = dict(old)
     for i, (key, at) in enumerate(zip(keys, times, strict=True)):
         if at is not None:
             value[key] = min(max((at - now) // 100, 0), _TIME_MARK_MAX) if counting else (at % 3_600_000) // 100
+        elif key in old and _time_at(kind, old[key], now) is None:
+            pass  # the template's own "unknown" code
         elif i in (0, 3):  # startTime and likelyEndTime are mandatory: "unknown"
             value[key] = _TIME_MARK_NA
         else:

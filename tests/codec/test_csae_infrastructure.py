@@ -11,11 +11,14 @@ import calendar
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
 from v2x.roadside.v1 import info_pb2, map_pb2
 
 from roadlink.codec import csae
 from roadlink.codec.csae_infrastructure import map_to_proto, proto_to_map, proto_to_rsi, rsi_to_proto
+from roadlink.domain.errors import ValidationError
 from roadlink.domain.geodesy import LocalOrigin
+from tests.codec.strategies import values
 from tests.codec.test_csae_golden import frames
 
 NOW_MS = calendar.timegm((2022, 11, 15, 0, 0, 0)) * 1000
@@ -112,3 +115,30 @@ def test_rsi_description_priority_validity_and_signs() -> None:
     assert again.events == message.events
     assert again.signs[0].description == "speed limit 60"
     assert again.signs[0].code_system == info_pb2.CODE_SYSTEM_GB_5768
+
+
+# --- lossless: any decoded value -> v1 -> back with the value as template gives the value again --------------------
+
+PROPERTY = settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
+
+
+@settings(PROPERTY, max_examples=30)  # nested lists: ~0.2 s an example to generate
+@given(values(csae.RoadSideInformation))
+def test_any_rsi_comes_back_through_v1(rsi: dict[str, Any]) -> None:
+    try:
+        message = rsi_to_proto(rsi, NOW_MS)
+    except ValidationError:
+        return  # an unavailable or out-of-range position
+    assert proto_to_rsi(message, rsi) == rsi
+
+
+@settings(PROPERTY, max_examples=15)
+@given(values(csae.MapData))
+def test_any_map_comes_back_through_v1(value: dict[str, Any]) -> None:
+    try:
+        message = map_to_proto(value, NOW_MS)
+    except ValidationError:
+        return
+    assert proto_to_map(message, value) == value

@@ -12,6 +12,7 @@ import calendar
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
 
 from roadlink.codec import csae
 from roadlink.codec.csae_mapping import (
@@ -30,6 +31,7 @@ from roadlink.domain.errors import ValidationError
 from roadlink.domain.signal import MovementPhase
 from roadlink.domain.spatial import Position
 from roadlink.domain.vehicle import TransmissionState
+from tests.codec.strategies import values
 from tests.codec.test_csae_golden import frames
 
 NOW_MS = calendar.timegm((2022, 11, 15, 0, 0, 0)) * 1000
@@ -178,3 +180,40 @@ def test_unavailable_position_is_rejected() -> None:
     with pytest.raises(ValidationError) as caught:
         bsm_to_vehicle_state(bad, NOW_MS)
     assert caught.value.reason == "position_unavailable"
+
+
+# --- lossless: any decoded value -> v1 -> back with the value as template gives the value again --------------------
+
+PROPERTY = settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
+
+
+@PROPERTY
+@given(values(csae.BasicSafetyMessage))
+def test_any_bsm_comes_back_through_v1(bsm: dict[str, Any]) -> None:
+    try:
+        state = bsm_to_vehicle_state(bsm, NOW_MS)
+    except ValidationError:
+        return  # unavailable position or reserved secMark: no VehicleState to go through
+    assert vehicle_state_to_bsm(state, bsm) == bsm
+
+
+@PROPERTY
+@given(values(csae.RoadsideSafetyMessage))
+def test_any_rsm_comes_back_through_v1(rsm: dict[str, Any]) -> None:
+    try:
+        frame = rsm_to_perception_frame(rsm, NOW_MS)
+    except ValidationError:
+        return
+    assert perception_frame_to_rsm(frame, rsm["id"], rsm) == rsm
+
+
+@settings(PROPERTY, max_examples=30)  # nested lists: ~0.2 s an example to generate
+@given(values(csae.SPAT))
+def test_any_spat_comes_back_through_v1(spat: dict[str, Any]) -> None:
+    try:
+        signals = spat_to_signals(spat, NOW_MS)
+    except ValidationError:
+        return
+    assert signals_to_spat(signals, spat["msgCnt"], spat) == spat
