@@ -97,7 +97,10 @@ def split_scans(detections: Detections, self_report_bucket_ms: int = 100) -> lis
     _, source_rank = source_codes(detections.source_ids)
     scan_time = np.where(vehicle, bucket * max(self_report_bucket_ms, 1), times)
     key_source = np.where(vehicle, 0, source_rank)
-    key_rank = np.where(vehicle, _rank_within(detections.vehicle_ids, bucket), 0)
+    key_rank = np.zeros(len(detections), dtype=np.int64)
+    reports = np.flatnonzero(vehicle)
+    if len(reports):
+        key_rank[reports] = _rank_within(detections.vehicle_ids[reports], bucket[reports])
     order = np.lexsort((key_rank, key_source, vehicle, scan_time))
     keys = np.stack([scan_time, vehicle.astype(np.int64), key_source, key_rank])[:, order]
     bounds = np.flatnonzero(np.any(keys[:, 1:] != keys[:, :-1], axis=0)) + 1
