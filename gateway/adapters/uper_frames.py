@@ -11,6 +11,8 @@ binary octets or as hex text. The route's options say what to expect:
     ieee1609dot2    "auto" (strip the IEEE 1609.2 / TS 103 097 envelope when the payload starts like one),
                     "always", "never". Default "auto", except for "csae", where it is "never": a CSAE BSM can
                     start with the same octets as an Ieee1609Dot2Data
+    trailing_octets "reject" (default: a frame must fill what is left of the payload) or "ignore" (decode the
+                    frame at the start and drop what follows it, as some RSUs append padding or a checksum)
     vendor_header   CSAE only: the vendor envelope of `roadlink.codec.framing.VendorFraming` (a table of its
                     fields, {} for the defaults); absent = the payload is one bare MessageFrame
 
@@ -20,7 +22,8 @@ Provenance has no field for it.
 
 What each family gives (the gateway forwards vehicle states, perception frames and signal timing only):
 
-    j2735   BSM (20) -> VehicleState, SPaT (19) -> SignalPhaseAndTiming per intersection
+    j2735   BSM (20) -> VehicleState, SPaT (19) -> SignalPhaseAndTiming per intersection, PSM (32) and
+            SDSM (41) -> PerceptionFrame
     csae    bsmFrame -> VehicleState, rsmFrame -> PerceptionFrame, spatFrame -> SignalPhaseAndTiming
     etsi    CAM -> VehicleState
 Anything else (MAP, RSI, TIM, DENM, ...) is rejected with reason "unsupported_message". Times resolve against the
@@ -42,6 +45,9 @@ from roadlink.codec.etsi_mapping import cam_to_vehicle_state
 from roadlink.codec.framing import VendorFraming, looks_like_ieee1609dot2, split_vendor_frames, strip_ieee1609dot2
 from roadlink.codec.j2735_intersection import SPAT_MESSAGE_ID
 from roadlink.codec.j2735_mapping import frame_to_vehicle_state
+from roadlink.codec.j2735_perception import frame_to_perception
+from roadlink.codec.j2735_psm import PSM_MESSAGE_ID
+from roadlink.codec.j2735_sdsm import SDSM_MESSAGE_ID
 from roadlink.codec.j2735_spat import frame_to_signals
 from roadlink.domain.errors import ConfigurationError, ValidationError
 from roadlink.domain.perception import PerceptionFrame, Provenance
@@ -69,10 +75,11 @@ class UperOptions:
     skip_octets: int = 0
     ieee1609dot2: Literal["auto", "always", "never"] = "auto"
     vendor_header: VendorFraming | None = None
+    trailing_octets: Literal["reject", "ignore"] = "reject"
 
 
 def _options(options: Mapping[str, object]) -> UperOptions:
-    known = {"family", "encoding", "skip_octets", "ieee1609dot2", "vendor_header"}
+    known = {"family", "encoding", "skip_octets", "ieee1609dot2", "vendor_header", "trailing_octets"}
     if set(options) - known:
         raise ConfigurationError(f"uper_frames: unknown options {sorted(set(options) - known)}")
     family = options.get("family")
@@ -83,9 +90,13 @@ def _options(options: Mapping[str, object]) -> UperOptions:
     skip = options.get("skip_octets", 0)
     if encoding not in ("auto", "hex", "binary") or security not in ("auto", "always", "never"):
         raise ConfigurationError(f"uper_frames: bad encoding {encoding!r} or ieee1609dot2 {security!r}")
+    trailing = options.get("trailing_octets", "reject")
+    if trailing not in ("reject", "ignore"):
+        raise ConfigurationError(f"uper_frames: trailing_octets must be reject or ignore, got {trailing!r}")
     if type(skip) is not int or skip < 0:
         raise ConfigurationError(f"uper_frames: skip_octets must be a non-negative int, got {skip!r}")
-    return UperOptions(family, encoding, skip, security, _vendor(options.get("vendor_header"), family))
+    vendor = _vendor(options.get("vendor_header"), family)
+    return UperOptions(family, encoding, skip, security, vendor, trailing)
 
 
 def _vendor(value: object, family: object) -> VendorFraming | None:
@@ -127,7 +138,8 @@ def normalize_uper(payload: bytes, context: MessageContext, options: UperOptions
     if options.vendor_header is not None:
         frames = split_vendor_frames(data, options.vendor_header).frames
     decode = _FAMILIES[options.family]
-    outputs = [item for frame in frames for item in decode(frame, context.receive_time_unix_ms)]
+    whole = options.trailing_octets == "reject"
+    outputs = [item for frame in frames for item in decode(frame, context.receive_time_unix_ms, whole)]
     return [_with_provenance(item, context, flagged) for item in outputs]
 
 
@@ -147,18 +159,20 @@ def _unsupported(what: object) -> ValidationError:
     return ValidationError("unsupported_message", f"{what} is not forwarded by the gateway", field="messageId")
 
 
-def _j2735(frame: bytes, now: int) -> list[Output]:
-    decoded = j2735.decode_frame(frame)
+def _j2735(frame: bytes, now: int, whole: bool) -> list[Output]:
+    decoded = j2735.decode_frame(frame) if whole else j2735.MessageFrame.decode_prefix(frame)[0]
     message_id = decoded["messageId"]
     if message_id == j2735.BSM_MESSAGE_ID:
         return [frame_to_vehicle_state(decoded, now)]
     if message_id == SPAT_MESSAGE_ID:
         return list(frame_to_signals(decoded, now))
+    if message_id in (PSM_MESSAGE_ID, SDSM_MESSAGE_ID):
+        return [frame_to_perception(decoded, now)]
     raise _unsupported(f"J2735 messageId {message_id}")
 
 
-def _csae(frame: bytes, now: int) -> list[Output]:
-    alt, value = csae.decode_frame(frame)
+def _csae(frame: bytes, now: int, whole: bool) -> list[Output]:
+    alt, value = csae.decode_frame(frame) if whole else csae.decode_frame_prefix(frame)[0]
     if alt == "bsmFrame":
         return [bsm_to_vehicle_state(value, now)]
     if alt == "rsmFrame":
@@ -168,14 +182,18 @@ def _csae(frame: bytes, now: int) -> list[Output]:
     raise _unsupported(f"CSAE {alt}")
 
 
-def _etsi(frame: bytes, now: int) -> list[Output]:
-    message_id, value = etsi.decode_pdu(frame)
+def _etsi(frame: bytes, now: int, whole: bool) -> list[Output]:
+    message_id, value = etsi.decode_pdu(frame) if whole else etsi.decode_pdu_prefix(frame)[0]
     if message_id != etsi.CAM_MESSAGE_ID:
         raise _unsupported(f"ETSI messageID {message_id}")
     return [cam_to_vehicle_state(value, now)]
 
 
-_FAMILIES: Final[dict[str, Callable[[bytes, int], list[Output]]]] = {"j2735": _j2735, "csae": _csae, "etsi": _etsi}
+_FAMILIES: Final[dict[str, Callable[[bytes, int, bool], list[Output]]]] = {
+    "j2735": _j2735,
+    "csae": _csae,
+    "etsi": _etsi,
+}
 
 
 def _with_provenance(item: Output, context: MessageContext, flagged: bool) -> Output:

@@ -50,6 +50,7 @@ __all__ = [
     "decode_cam",
     "decode_denm",
     "decode_pdu",
+    "decode_pdu_prefix",
     "decode_pycrate",
     "encode_cam",
     "encode_denm",
@@ -202,18 +203,26 @@ def encode_denm(value: Mapping[str, Any]) -> bytes:
 
 
 def decode_pdu(data: bytes) -> tuple[int, dict[str, Any]]:
-    """Decode a CAM or DENM by its header's messageID (the second octet): (messageID, value).
+    """Decode a CAM or DENM that fills `data`, by its header's messageID (the second octet): (messageID, value).
 
     Raises:
-        DecodeError: too short, another messageID, or not a valid encoding.
+        DecodeError: too short, another messageID, not a valid encoding, or octets left over.
     """
+    pdu, used = decode_pdu_prefix(data)
+    if used != len(data):
+        raise DecodeError(f"{len(data) - used} trailing octets", bit_offset=used * 8, path="ItsPduHeader")
+    return pdu
+
+
+def decode_pdu_prefix(data: bytes) -> tuple[tuple[int, dict[str, Any]], int]:
+    """Decode the CAM or DENM at the start of `data`: ((messageID, value), octets used). Raises DecodeError."""
     if len(data) < 2:
         raise DecodeError("an ETSI PDU needs at least its 2-octet header start", path="ItsPduHeader")
     t = _BY_ID.get(data[1])
     if t is None:
         raise DecodeError(f"messageID {data[1]} is neither a DENM (1) nor a CAM (2)", bit_offset=8, path="ItsPduHeader")
-    value: dict[str, Any] = t.decode(data)
-    return data[1], value
+    value, used = t.decode_prefix(data)
+    return (data[1], value), used
 
 
 def encode_pdu(value: Mapping[str, Any]) -> bytes:

@@ -78,6 +78,18 @@ def test_j2735_spat_gives_signal_timing() -> None:
     assert all(isinstance(s, SignalPhaseAndTiming) and s.provenance is not None for s in signals)
 
 
+def test_j2735_psm_and_sdsm_give_perception_frames() -> None:
+    psm_payload = _hex_file("PsmReceiverTest_ValidPSM.txt")  # a 3-octet header, the frame, 14 octets after it
+    with pytest.raises(ValidationError, match="trailing"):
+        build({"family": "j2735", "skip_octets": 3})(psm_payload, CONTEXT)
+    [psm] = build({"family": "j2735", "skip_octets": 3, "trailing_octets": "ignore"})(psm_payload, CONTEXT)
+    [sdsm] = build({"family": "j2735"})(_hex_file("SdsmReceiverTest_ValidSDSM.txt"), CONTEXT)
+    for frame in (psm, sdsm):
+        assert isinstance(frame, PerceptionFrame)
+        assert frame.objects
+        assert frame.provenance.source_id == "rsu-7"
+
+
 def test_csae_vendor_payloads() -> None:
     adapter = build(OPTIONS)
     payloads = csae_payloads()
@@ -124,7 +136,7 @@ def test_etsi_cam_binary_and_hex() -> None:
         ({"family": "etsi", "encoding": "hex"}, b"zz", "not_hex"),
         ({"family": "j2735"}, bytes(70_000), "too_large"),
         ({"family": "j2735"}, bytes.fromhex("00140a"), "decode_error"),
-        ({"family": "j2735"}, bytes.fromhex("001f0100"), "unsupported_message"),
+        ({"family": "j2735"}, _hex_file("TimReceiverTest_ValidTIM.txt"), "unsupported_message"),
         ({"family": "csae", "vendor_header": {}}, b"u_id_123", "decode_error"),
     ],
 )
@@ -144,6 +156,7 @@ def test_rejections_have_specific_reasons(options: dict[str, object], payload: b
         {"family": "j2735", "skip_octets": -1},
         {"family": "j2735", "vendor_header": {}},
         {"family": "csae", "vendor_header": {"bogus": 1}},
+        {"family": "etsi", "trailing_octets": "keep"},
     ],
 )
 def test_bad_options_are_configuration_errors(options: dict[str, object]) -> None:
@@ -155,7 +168,9 @@ ROUTES = (
     ({"family": "csae", "vendor_header": {}}, SAMPLES),
     ({"family": "j2735"}, ((J2735 / "j2735.MessageFrame.Bsm.uper").read_bytes(),)),
     ({"family": "j2735", "skip_octets": 26}, (_hex_file("BsmReceiverTest_ValidBSM.txt"),)),
-    ({"family": "etsi"}, (cam_vector()[0],)),
+    ({"family": "etsi", "trailing_octets": "ignore"}, (cam_vector()[0],)),
+    ({"family": "j2735", "skip_octets": 3, "trailing_octets": "ignore"}, (_hex_file("PsmReceiverTest_ValidPSM.txt"),)),
+    ({"family": "j2735"}, (_hex_file("SdsmReceiverTest_ValidSDSM.txt"),)),
 )
 
 
