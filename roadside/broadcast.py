@@ -9,7 +9,7 @@ What each standard can carry today:
 
     message                      csae                                   j2735
     SignalPhaseAndTiming(s)      spatFrame, countdown timing            SPaT (19), absolute TimeMarks
-    v1 MapData                   mapFrame (node / link / lane)          not yet: no v1 -> J2735 MapData encoder
+    v1 MapData                   mapFrame (node / link / lane)          MapData (18), XY node offsets
     v1 RoadSideInfo              rsiFrame (events and signs)            not yet: TIM is not described
     PerceptionFrame              rsmFrame (first 16 objects)            not yet: SDSM is not described
 A combination marked "not yet" raises EncodeError naming it. Encoding is pure: no I/O, no clock.
@@ -28,6 +28,7 @@ from roadlink.codec.csae_infrastructure import proto_to_map, proto_to_rsi
 from roadlink.codec.csae_mapping import perception_frame_to_rsm, signals_to_spat
 from roadlink.codec.errors import EncodeError
 from roadlink.codec.j2735_intersection import SPAT_MESSAGE_ID
+from roadlink.codec.j2735_map import encode_map_frame
 from roadlink.codec.j2735_spat import encode_spat_frame
 from roadlink.codec.j2735_spat import signals_to_spat as j2735_signals_to_spat
 from roadlink.domain.perception import PerceptionFrame
@@ -94,13 +95,13 @@ class BroadcastEncoder:
         return self._out(encode_spat_frame({"messageId": SPAT_MESSAGE_ID, "value": value}))
 
     def map(self, message: map_pb2.MapData) -> bytes:
-        """One MAP frame (CSAE only, see the module docstring).
+        """One MAP frame.
 
         Raises:
-            EncodeError: J2735, or a MapData that does not fit CSAE (e.g. a lane with a single node).
+            EncodeError: a MapData that does not fit (e.g. a CSAE lane with a single node).
         """
-        if self.standard != "csae":
-            raise self._not_yet("MapData")
+        if self.standard == "j2735":
+            return self._out(encode_map_frame(message))
         return self._out(csae.encode_frame(("mapFrame", proto_to_map(message))))
 
     def rsi(self, message: info_pb2.RoadSideInfo) -> bytes:

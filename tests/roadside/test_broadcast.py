@@ -9,13 +9,14 @@ from __future__ import annotations
 import calendar
 
 import pytest
-from v2x.roadside.v1 import info_pb2, map_pb2
+from v2x.roadside.v1 import info_pb2
 
-from roadlink.codec import csae
+from roadlink.codec import csae, j2735
 from roadlink.codec.csae_infrastructure import map_to_proto, rsi_to_proto
 from roadlink.codec.csae_mapping import rsm_to_perception_frame, spat_to_signals
 from roadlink.codec.errors import EncodeError
 from roadlink.codec.framing import strip_ieee1609dot2
+from roadlink.codec.j2735_map import frame_to_map
 from roadlink.codec.j2735_spat import decode_spat
 from roadlink.domain.classes import ObjectClass
 from roadlink.domain.errors import ValidationError
@@ -62,6 +63,17 @@ def test_csae_map_round_trips() -> None:
             la.ClearField("nodes")
             lb.ClearField("nodes")
     assert again == message
+
+
+def test_j2735_map_round_trips() -> None:
+    message = frame_to_map(j2735.decode_frame(captures.carma_hex("MAP_3")), NOW_MS)
+    data = BroadcastEncoder("j2735").map(message)
+    again = frame_to_map(j2735.decode_frame(data), NOW_MS)
+    assert [g.intersection_id for g in again.intersections] == [g.intersection_id for g in message.intersections]
+    for a, b in zip(again.intersections, message.intersections, strict=True):
+        for la, lb in zip(a.lanes, b.lanes, strict=True):
+            ours = [x for n in la.nodes for x in (n.east_m, n.north_m)]
+            assert ours == pytest.approx([x for n in lb.nodes for x in (n.east_m, n.north_m)], abs=0.011)
 
 
 def test_csae_rsi_round_trips() -> None:
@@ -122,8 +134,6 @@ def test_wrapped_frames_strip_back() -> None:
 
 def test_j2735_reports_what_it_cannot_broadcast_yet() -> None:
     j2735 = BroadcastEncoder("j2735")
-    with pytest.raises(EncodeError, match="MapData"):
-        j2735.map(map_pb2.MapData())
     with pytest.raises(EncodeError, match="RoadSideInfo"):
         j2735.rsi(info_pb2.RoadSideInfo())
     with pytest.raises(EncodeError, match="PerceptionFrame"):
