@@ -96,21 +96,79 @@ class Choice(AsnType):
                 self._lookup[alt] = (index, is_ext, t)
         if len(self._lookup) != len(self.alternatives) + len(self.extensions):
             raise ValueError(f"{name}: duplicate alternative names")
+        if any(t.width for _, t in self.alternatives):
+            self._dec = self._build_decoder()
+
+    def _build_decoder(self) -> Any:
+        """A generated decoder that reads the index and a fixed-width alternative inline (see `base`)."""
+        g, bits = Gen(), self._bits
+        head = bits + int(self.extensible)
+        lines = [
+            "def dec(r):",
+            "    v = r.v; n = r.n; s = p = r.pos",
+            f"    if p + {head} > n: raise _trunc(r, p, {head}, '')",
+            f"    h = (v >> (n - p - {head})) & {(1 << head) - 1}",
+        ]
+        if self.extensible:
+            lines += [
+                f"    if h >> {bits}:",
+                "        r.pos = p + 1",
+                f"        return {g.const(self._decode_extension)}(r)",
+            ]
+        lines.append(f"    p += {head}")
+        for index, (alt, t) in enumerate(self.alternatives):
+            lines += [f"    if h == {index}:", *indent(self._dec_alternative(alt, t, g), 2)]
+        lines.append("    raise _bad(r, s, '', 'choice index ' + str(h) + ' not in the root')")
+        return g.build(lines, "dec", self.name)
+
+    @staticmethod
+    def _dec_alternative(alt: str, t: AsnType, g: Gen) -> list[str]:
+        width = t.width
+        if width == 0:
+            return ["r.pos = p", f"return ({alt!r}, {t._dec_expr('0', g, alt)})"]
+        if width is not None:
+            x = f"((v >> (n - p - {width})) & {(1 << width) - 1})"
+            return [
+                f"if p + {width} > n: raise _trunc(r, p, {width}, {alt!r})",
+                f"val = {t._dec_expr(x, g, alt)}",
+                f"r.pos = p + {width}",
+                f"return ({alt!r}, val)",
+            ]
+        return [
+            "r.pos = p",
+            "try:",
+            f"    return ({alt!r}, {g.const(t._dec)}(r))",
+            "except _F as e:",
+            f"    e.path.append({alt!r})",
+            "    raise",
+        ]
 
     def _decode(self, r: BitReader) -> tuple[str | int, Any]:
-        if self.extensible and r.read(1):
-            index = r.read_normally_small()
-            sub = read_open(r)
-            if index >= len(self.extensions):
-                return index, raw_of(sub)
-            alt, t = self.extensions[index]
-            return alt, self._inner(alt, lambda: contained(t, sub))
         start = r.pos
-        index = r.read(self._bits)
+        if self.extensible:
+            head = r.read(self._bits + 1)  # the extension bit and the root index in one read
+            if head >> self._bits:
+                r.pos = start + 1
+                return self._decode_extension(r)
+            index = head
+        else:
+            index = r.read(self._bits)
         if index >= len(self.alternatives):
             raise r.fail(f"choice index {index} not in the root", start)
         alt, t = self.alternatives[index]
-        return alt, self._inner(alt, lambda: t._dec(r))
+        try:
+            return alt, t._dec(r)
+        except CodecError as failure:
+            failure.path.append(alt)
+            raise
+
+    def _decode_extension(self, r: BitReader) -> tuple[str | int, Any]:
+        index = r.read_normally_small()
+        sub = read_open(r)
+        if index >= len(self.extensions):
+            return index, raw_of(sub)
+        alt, t = self.extensions[index]
+        return alt, self._inner(alt, lambda: contained(t, sub))
 
     @staticmethod
     def _inner(alt: str, run: Callable[[], Any]) -> Any:
