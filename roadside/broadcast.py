@@ -11,30 +11,36 @@ What each standard can carry today:
     SignalPhaseAndTiming(s)      spatFrame, countdown timing            SPaT (19), absolute TimeMarks
     v1 MapData                   mapFrame (node / link / lane)          MapData (18), XY node offsets
     v1 RoadSideInfo              rsiFrame (events and signs)            not yet: TIM is not described
-    PerceptionFrame              rsmFrame (first 16 objects)            not yet: SDSM is not described
+    PerceptionFrame              rsmFrame (first 16 objects)            SDSM (41, first 256 objects), 0.1 m offsets
 A combination marked "not yet" raises EncodeError naming it. Encoding is pure: no I/O, no clock.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Any, Final, Literal
 
 from v2x.roadside.v1 import info_pb2, map_pb2
 
-from roadlink.codec import csae
+from roadlink.codec import csae, j2735
 from roadlink.codec.csae_infrastructure import proto_to_map, proto_to_rsi
 from roadlink.codec.csae_mapping import perception_frame_to_rsm, signals_to_spat
 from roadlink.codec.errors import EncodeError
 from roadlink.codec.j2735_intersection import SPAT_MESSAGE_ID
 from roadlink.codec.j2735_map import encode_map_frame
+from roadlink.codec.j2735_sdsm import SDSM_MESSAGE_ID
 from roadlink.codec.j2735_spat import encode_spat_frame
 from roadlink.codec.j2735_spat import signals_to_spat as j2735_signals_to_spat
-from roadlink.domain.perception import PerceptionFrame
+from roadlink.domain.classes import ObjectClass
+from roadlink.domain.errors import ValidationError
+from roadlink.domain.geodesy import LocalOrigin
+from roadlink.domain.perception import DetectedObject, PerceptionFrame
 from roadlink.domain.signal import SignalPhaseAndTiming
+from roadlink.domain.spatial import Position
 
-__all__ = ["BroadcastEncoder", "Standard", "wrap_ieee1609dot2_unsecured"]
+__all__ = ["BroadcastEncoder", "Standard", "perception_frame_to_sdsm", "wrap_ieee1609dot2_unsecured"]
 
 Standard = Literal["j2735", "csae"]
 _MAX_UNSECURED_OCTETS: Final = 0xFFFF
@@ -111,12 +117,129 @@ class BroadcastEncoder:
         return self._out(csae.encode_frame(("rsiFrame", proto_to_rsi(message))))
 
     def rsm(self, frame: PerceptionFrame) -> bytes:
-        """One RSM frame from a perception frame (CSAE only; the first 16 objects).
+        """One RSM (CSAE) or SDSM (J2735) frame from a perception frame.
 
         Raises:
-            EncodeError: J2735, or a value that does not fit.
+            EncodeError: a value that does not fit.
             ValidationError: reason "wrong_shape" for a frame without objects.
         """
-        if self.standard != "csae":
-            raise self._not_yet("PerceptionFrame")
+        if self.standard == "j2735":
+            value = perception_frame_to_sdsm(frame, self.rsu_id[-4:])
+            return self._out(j2735.encode_frame({"messageId": SDSM_MESSAGE_ID, "value": value}))
         return self._out(csae.encode_frame(("rsmFrame", perception_frame_to_rsm(frame, self.rsu_id))))
+
+
+# --- PerceptionFrame -> J2735 SDSM -----------------------------------------------------------------------------------
+
+_SDSM_TYPES: Final = {
+    ObjectClass.PEDESTRIAN: ("vru", "aPEDESTRIAN"),
+    ObjectClass.BICYCLE: ("vru", "aPEDALCYCLIST"),
+    ObjectClass.ANIMAL: ("animal", None),
+    ObjectClass.UNKNOWN: ("unknown", None),
+    ObjectClass.UNSPECIFIED: ("unknown", None),
+    ObjectClass.OBSTACLE: ("unknown", None),
+}
+_OFFSET_LIMIT: Final = 32767
+_MEASUREMENT_LIMIT_MS: Final = 1500
+
+
+def perception_frame_to_sdsm(frame: PerceptionFrame, source_id: bytes) -> dict[str, Any]:
+    """PerceptionFrame -> a J2735 SensorDataSharingMessage value (the inverse of j2735_perception's mapping).
+
+    sourceID = `source_id` (4 octets), equipmentType rsu, sDSMTimeStamp = the frame time (UTC), refPos = the
+    frame's reference position (else the first object's). Each object: offsets east / north / up of refPos in
+    0.1 m (clamped to +-3276.7 m), measurementTime relative to the frame time (clamped to +-1.5 s), speed 0.02 m/s,
+    heading 0.0125 deg, objTypeCfd from class_confidence; vehicles carry their size (detVeh), VRUs their type
+    (detVRU), obstacles their size (detObst). Confidences v1 does not hold are sent as "unavailable".
+
+    Raises:
+        ValidationError: reason "wrong_shape" for a frame without objects.
+    """
+    if not frame.objects:
+        raise ValidationError("wrong_shape", "an SDSM needs at least one object", field="objects")
+    ref = frame.reference_position or frame.objects[0].position
+    origin = LocalOrigin(ref.latitude_deg, ref.longitude_deg, ref.elevation_m or 0.0)
+    ref_value: dict[str, int] = {"lat": round(ref.latitude_deg * 1e7), "long": round(ref.longitude_deg * 1e7)}
+    if ref.elevation_m is not None:
+        ref_value["elevation"] = min(max(round(ref.elevation_m * 10), -4095), 61439)
+    return {
+        "msgCnt": frame.frame_sequence % 128,
+        "sourceID": bytes(source_id),
+        "equipmentType": "rsu",
+        "sDSMTimeStamp": _date_time(frame.time_unix_ms),
+        "refPos": ref_value,
+        "refPosXYConf": {"semiMajor": 255, "semiMinor": 255, "orientation": 65535},
+        "objects": [_sdsm_object(o, origin, ref, frame.time_unix_ms) for o in frame.objects[:256]],
+    }
+
+
+def _date_time(unix_ms: int) -> dict[str, int]:
+    t = time.gmtime(unix_ms // 1000)
+    second_ms = t.tm_sec * 1000 + unix_ms % 1000
+    return {
+        "year": t.tm_year,
+        "month": t.tm_mon,
+        "day": t.tm_mday,
+        "hour": t.tm_hour,
+        "minute": t.tm_min,
+        "second": second_ms,
+    }
+
+
+def _clamp(value: float, limit: int) -> int:
+    return min(max(round(value), -limit), limit)
+
+
+def _sdsm_object(o: DetectedObject, origin: LocalOrigin, ref: Position, now: int) -> dict[str, Any]:
+    up_known = o.position.elevation_m is not None and ref.elevation_m is not None
+    height = o.position.elevation_m if up_known and o.position.elevation_m is not None else (ref.elevation_m or 0.0)
+    east, north, up = origin.to_enu(o.position.latitude_deg, o.position.longitude_deg, height)
+    pos = {"offsetX": _clamp(east * 10, _OFFSET_LIMIT), "offsetY": _clamp(north * 10, _OFFSET_LIMIT)}
+    if up_known:
+        pos["offsetZ"] = _clamp(up * 10, _OFFSET_LIMIT)
+    measured = o.measurement_time_unix_ms if o.measurement_time_unix_ms is not None else now
+    kind, vru = _SDSM_TYPES.get(o.object_class, ("vehicle", None))
+    common = {
+        "objType": kind,
+        "objTypeCfd": 101 if o.class_confidence is None else min(max(round(o.class_confidence * 100), 0), 100),
+        "objectID": o.object_id % 65536,
+        "measurementTime": _clamp(measured - now, _MEASUREMENT_LIMIT_MS),
+        "timeConfidence": "unavailable",
+        "pos": pos,
+        "posConfidence": {"pos": "unavailable", "elevation": "unavailable"},
+        "speed": 8191 if o.speed_mps is None else min(max(round(o.speed_mps / 0.02), 0), 8190),
+        "speedConfidence": "unavailable",
+        "heading": 28800 if o.heading_deg is None else round(o.heading_deg / 0.0125) % 28800,
+        "headingConf": "unavailable",
+    }
+    value: dict[str, Any] = {"detObjCommon": common}
+    optional = _optional_data(o, kind, vru)
+    if optional is not None:
+        value["detObjOptData"] = optional
+    return value
+
+
+def _optional_data(o: DetectedObject, kind: str, vru: str | None) -> tuple[str, dict[str, Any]] | None:
+    if vru is not None:
+        return "detVRU", {"basicType": vru}
+    size = o.size
+    if o.object_class == ObjectClass.OBSTACLE:
+        dims = (
+            {"width": 0, "length": 0}
+            if size is None
+            else {"width": min(round(size.width_m * 10), 1023), "length": min(round(size.length_m * 10), 1023)}
+        )
+        if size is not None and size.height_m is not None:
+            dims["height"] = min(round(size.height_m * 10), 1023)
+        confidence = {"widthConfidence": "unavailable", "lengthConfidence": "unavailable"}
+        if "height" in dims:
+            confidence["heightConfidence"] = "unavailable"
+        return "detObst", {"obstSize": dims, "obstSizeConfidence": confidence}
+    if kind == "vehicle" and size is not None:
+        details: dict[str, Any] = {
+            "size": {"width": min(round(size.width_m * 100), 1023), "length": min(round(size.length_m * 100), 4095)}
+        }
+        if size.height_m is not None:
+            details["height"] = min(round(size.height_m / 0.05), 127)
+        return "detVeh", details
+    return None

@@ -17,6 +17,7 @@ from roadlink.codec.csae_mapping import rsm_to_perception_frame, spat_to_signals
 from roadlink.codec.errors import EncodeError
 from roadlink.codec.framing import strip_ieee1609dot2
 from roadlink.codec.j2735_map import frame_to_map
+from roadlink.codec.j2735_perception import frame_to_perception
 from roadlink.codec.j2735_spat import decode_spat
 from roadlink.domain.classes import ObjectClass
 from roadlink.domain.errors import ValidationError
@@ -121,6 +122,53 @@ def test_csae_rsm_round_trips() -> None:
         CSAE.rsm(PerceptionFrame("x", 0, NOW_MS, (), Provenance("rsu", NOW_MS)))
 
 
+def test_j2735_sdsm_round_trips() -> None:
+    objects = (
+        DetectedObject(
+            1,
+            ObjectClass.VEHICLE,
+            Position(39.00010, 116.00020, 52.0),
+            class_confidence=0.9,
+            speed_mps=12.5,
+            heading_deg=90.0,
+            size=Dimensions(4.5, 1.8, 1.5),
+            measurement_time_unix_ms=NOW_MS - 40,
+        ),
+        DetectedObject(
+            2,
+            ObjectClass.PEDESTRIAN,
+            Position(38.99990, 115.99980, 50.5),
+            speed_mps=1.2,
+            heading_deg=181.25,
+            measurement_time_unix_ms=NOW_MS,
+        ),
+        DetectedObject(
+            3, ObjectClass.BICYCLE, Position(39.00030, 116.00000, 50.0), measurement_time_unix_ms=NOW_MS + 20
+        ),
+        DetectedObject(
+            4,
+            ObjectClass.OBSTACLE,
+            Position(39.00000, 116.00040, 50.0),
+            size=Dimensions(2.0, 1.0, 0.5),
+            measurement_time_unix_ms=NOW_MS,
+        ),
+    )
+    frame = PerceptionFrame("rsu", 9, NOW_MS, objects, Provenance("rsu", NOW_MS), Position(39.0, 116.0, 50.0))
+    decoded = j2735.decode_frame(BroadcastEncoder("j2735", rsu_id=bytes(range(8))).rsm(frame))
+    assert decoded["messageId"] == 41
+    assert decoded["value"]["sourceID"] == bytes([4, 5, 6, 7])
+    again = frame_to_perception(decoded, NOW_MS + 1000)
+    assert (again.frame_sequence, again.time_unix_ms) == (9, NOW_MS)
+    for ours, sent in zip(again.objects, objects, strict=True):
+        assert (ours.object_id, ours.object_class, ours.size) == (sent.object_id, sent.object_class, sent.size)
+        assert (ours.speed_mps, ours.heading_deg) == (sent.speed_mps, sent.heading_deg)
+        assert ours.class_confidence == sent.class_confidence
+        assert ours.measurement_time_unix_ms == sent.measurement_time_unix_ms
+        assert ours.position.latitude_deg == pytest.approx(sent.position.latitude_deg, abs=1e-6)  # 0.1 m steps
+        assert ours.position.longitude_deg == pytest.approx(sent.position.longitude_deg, abs=1e-6)
+        assert ours.position.elevation_m == pytest.approx(sent.position.elevation_m, abs=0.051)
+
+
 def test_wrapped_frames_strip_back() -> None:
     signals = spat_to_signals(_csae("spatFrame"), NOW_MS)
     plain = CSAE.spat(signals)
@@ -136,7 +184,7 @@ def test_j2735_reports_what_it_cannot_broadcast_yet() -> None:
     j2735 = BroadcastEncoder("j2735")
     with pytest.raises(EncodeError, match="RoadSideInfo"):
         j2735.rsi(info_pb2.RoadSideInfo())
-    with pytest.raises(EncodeError, match="PerceptionFrame"):
+    with pytest.raises(ValidationError):
         j2735.rsm(PerceptionFrame("x", 0, NOW_MS, (), Provenance("rsu", NOW_MS)))
     with pytest.raises(EncodeError, match="at least one"):
         j2735.spat([])
