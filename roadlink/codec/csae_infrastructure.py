@@ -28,6 +28,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
+import numpy as np
 from v2x.common.v1 import common_pb2
 from v2x.roadside.v1 import info_pb2, map_pb2
 
@@ -151,12 +152,18 @@ def _lane(
                 conn.maneuver = _bits_to_int(c["connectingLane"]["maneuver"])
         if "phaseId" in c:
             conn.signal_group = c["phaseId"]
-    previous = ref
-    for point in lane.get("points", []):
+    points = lane.get("points", [])
+    if not points:
+        return
+    previous, lats, lons = ref, [], []
+    for point in points:
         position = absolute_position(point["posOffset"], previous, "points")
-        east, north, _ = origin.to_enu(position.latitude_deg, position.longitude_deg, 0.0)
-        out.nodes.add(east_m=east, north_m=north)
+        lats.append(position.latitude_deg)
+        lons.append(position.longitude_deg)
         previous = {"lat": round(position.latitude_deg * 1e7), "long": round(position.longitude_deg * 1e7)}
+    east, north, _ = origin.to_enu(np.array(lats), np.array(lons), np.zeros(len(lats)))  # shape (N,) each, m
+    for e, n in zip(east.tolist(), north.tolist(), strict=True):
+        out.nodes.add(east_m=e, north_m=n)
 
 
 def proto_to_map(message: map_pb2.MapData, template: Mapping[str, Any] | None = None) -> dict[str, Any]:
