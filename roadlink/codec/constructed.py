@@ -41,8 +41,11 @@ class SequenceOf(SizedType):
     def __init__(self, name: str, element: AsnType, size: Size | None = None) -> None:
         super().__init__(name, size)
         self.element = element
+        self._counted = self.size.constrained and not self.size.extensible  # a bit-field count, no fragments
 
     def _decode(self, r: BitReader) -> list[Any]:
+        if self._counted:
+            return self._decode_counted(r)
         dec = self.element._dec
 
         def items(rr: BitReader, count: int) -> list[Any]:
@@ -57,6 +60,21 @@ class SequenceOf(SizedType):
 
         parts, _ = self._read_parts(r, items)
         return parts[0] if len(parts) == 1 else [item for part in parts for item in part]
+
+    def _decode_counted(self, r: BitReader) -> list[Any]:
+        """The common case, read without closures: a constrained count, then the items."""
+        start, ub = r.pos, self.size.ub or 0
+        count = self.size.lb + r.read(self._count_bits)
+        if count > ub:
+            raise r.fail(f"size {count} above {ub}", start)
+        dec, out = self.element._dec, []
+        try:
+            for _ in range(count):
+                out.append(dec(r))
+        except CodecError as failure:
+            failure.path.append(f"[{len(out)}]")
+            raise
+        return out
 
     def _encode(self, w: BitWriter, value: Any) -> None:
         if not isinstance(value, list | tuple):
