@@ -50,6 +50,7 @@ __all__ = [
     "resolve_generation_delta_time",
     "timestamp_its_to_unix_ms",
     "unix_ms_to_timestamp_its",
+    "vehicle_state_to_cam",
 ]
 
 ITS_EPOCH_UNIX_MS: Final = calendar.timegm((2004, 1, 1, 0, 0, 0)) * 1000
@@ -252,3 +253,145 @@ def _trace(out: common_pb2.Path, trace: list[Mapping[str, Any]], ref: Mapping[st
         if altitude != 800_001 and delta["deltaAltitude"] != 12800:
             altitude += delta["deltaAltitude"]
         _fill(out.points.add(), Position(lat / 1e7, lon / 1e7, None if altitude == 800_001 else altitude / 100))
+
+
+# --- VehicleState -> CAM ----------------------------------------------------------------------------------------------
+
+_STATION_TYPE: Final = {
+    ObjectClass.UNKNOWN: 0,
+    ObjectClass.PEDESTRIAN: 1,
+    ObjectClass.BICYCLE: 2,
+    ObjectClass.MOTORCYCLE: 4,
+    ObjectClass.PASSENGER_CAR: 5,
+    ObjectClass.BUS: 6,
+    ObjectClass.LIGHT_TRUCK: 7,
+    ObjectClass.TRUCK: 8,
+    ObjectClass.VEHICLE: 10,
+}
+_DIRECTION_NAME: Final = {TransmissionState.FORWARD_GEARS: "forward", TransmissionState.REVERSE_GEARS: "backward"}
+
+
+def _raw(value: float | None, unavailable: int, per_unit: float, lo: int, hi: int) -> int:
+    """The inverse of `_scaled`: LSBs, rounded and clamped to lo..hi; None -> the unavailable code."""
+    return unavailable if value is None else min(max(round(value * per_unit), lo), hi)
+
+
+def vehicle_state_to_cam(state: VehicleState, template: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """VehicleState -> a CAM value (the inverse of `cam_to_vehicle_state`).
+
+    Components v1 has no field for (confidences, curvature, lane position, the low-frequency and special-vehicle
+    containers, an RSU's high-frequency container, ...) come from `template`, the decoded CAM the state came from,
+    so decode -> VehicleState -> encode(template=decoded) gives back the original octets; without a template they
+    are "unavailable" or left out. The station id is the temporary id's last 4 octets.
+    """
+    t = template or {"header": {"protocolVersion": 2, "messageID": 2}, "cam": {"camParameters": {}}}
+    body, params = t["cam"], t["cam"]["camParameters"]
+    basic = dict(params.get("basicContainer", {}))
+    old_type = basic.get("stationType")
+    keep_type = old_type is not None and _STATION_CLASS.get(old_type, ObjectClass.UNKNOWN) == state.vehicle_class
+    basic["stationType"] = old_type if keep_type else _STATION_TYPE.get(state.vehicle_class, 0)
+    basic["referencePosition"] = _reference_value(state, basic.get("referencePosition"))
+    old_hf = params.get("highFrequencyContainer")
+    if old_hf is not None and old_hf[0] != "basicVehicleContainerHighFrequency":
+        hf = old_hf  # an RSU's container: v1 holds none of it
+    else:
+        hf = ("basicVehicleContainerHighFrequency", _high_frequency_value(state, old_hf[1] if old_hf else {}))
+    generation = unix_ms_to_timestamp_its(state.time_unix_ms) % _GDT_MODULUS
+    return {
+        **t,
+        "header": {**t["header"], "stationID": int.from_bytes(state.temporary_id[-4:], "big")},
+        "cam": {
+            **body,
+            "generationDeltaTime": generation,
+            "camParameters": {**params, "basicContainer": basic, "highFrequencyContainer": hf},
+        },
+    }
+
+
+def _reference_value(state: VehicleState, old: Mapping[str, Any] | None) -> dict[str, Any]:
+    old = old or {}
+    position = state.position
+    altitude = dict(old.get("altitude", {"altitudeConfidence": "unavailable"}))
+    altitude["altitudeValue"] = _raw(position.elevation_m, 800_001, 100, -100_000, 800_000)
+    ellipse = old.get("positionConfidenceEllipse")
+    if ellipse is None or _accuracy(ellipse) != state.accuracy:
+        accuracy = state.accuracy
+        ellipse = {
+            "semiMajorConfidence": 4095 if accuracy is None else _raw(accuracy.semi_major_m, 4095, 100, 0, 4094),
+            "semiMinorConfidence": 4095 if accuracy is None else _raw(accuracy.semi_minor_m, 4095, 100, 0, 4094),
+            "semiMajorOrientation": 3601
+            if accuracy is None
+            else _raw(accuracy.semi_major_orientation_deg, 3601, 10, 0, 3600),
+        }
+    return {
+        **old,
+        "latitude": round(position.latitude_deg * 1e7),
+        "longitude": round(position.longitude_deg * 1e7),
+        "positionConfidenceEllipse": ellipse,
+        "altitude": altitude,
+    }
+
+
+def _with(old: Mapping[str, Any] | None, **values: Any) -> dict[str, Any]:
+    """`old` (a confidence-carrying SEQUENCE of the template) with `values` set."""
+    return {**(old or {}), **values}
+
+
+def _high_frequency_value(state: VehicleState, old: Mapping[str, Any]) -> dict[str, Any]:
+    hf = dict(old)
+    size_old = _size_of(old) if "vehicleLength" in old else None
+    keep_size = "vehicleLength" in old and size_old == state.size
+    length = state.size.length_m if state.size is not None else None
+    width = state.size.width_m if state.size is not None else None
+    direction = old.get("driveDirection")
+    keep_direction = direction is not None and _DIRECTION.get(direction, TransmissionState.UNSPECIFIED) == (
+        state.transmission
+    )
+    hf.update(
+        heading=_with(
+            old.get("heading", {"headingConfidence": 127}), headingValue=_raw(state.heading_deg, 3601, 10, 0, 3600)
+        ),
+        speed=_with(old.get("speed", {"speedConfidence": 127}), speedValue=_raw(state.speed_mps, 16383, 100, 0, 16382)),
+        driveDirection=direction if keep_direction else _DIRECTION_NAME.get(state.transmission, "unavailable"),
+        vehicleLength=old["vehicleLength"]
+        if keep_size
+        else _with(
+            old.get("vehicleLength", {"vehicleLengthConfidenceIndication": "unavailable"}),
+            vehicleLengthValue=_raw(length, 1023, 10, 1, 1022),
+        ),
+        vehicleWidth=old["vehicleWidth"] if keep_size else _raw(width, 62, 10, 1, 61),
+        longitudinalAcceleration=_with(
+            old.get("longitudinalAcceleration", {"longitudinalAccelerationConfidence": 102}),
+            longitudinalAccelerationValue=_raw(state.longitudinal_acceleration_mps2, 161, 10, -160, 160),
+        ),
+        yawRate=_with(
+            old.get("yawRate", {"yawRateConfidence": "unavailable"}),
+            yawRateValue=_raw(state.yaw_rate_deg_per_s, 32767, 100, -32766, 32766),
+        ),
+    )
+    hf.setdefault("curvature", {"curvatureValue": 1023, "curvatureConfidence": "unavailable"})
+    hf.setdefault("curvatureCalculationMode", "unavailable")
+    _optional_axis(hf, "lateralAcceleration", state.lateral_acceleration_mps2, 161, 10, 102)
+    _optional_axis(hf, "verticalAcceleration", state.vertical_acceleration_mps2, 161, 10, 102)
+    _optional_axis(hf, "steeringWheelAngle", state.steering_wheel_angle_deg, 512, 1 / 1.5, 127)
+    return hf
+
+
+def _size_of(hf: Mapping[str, Any]) -> Dimensions | None:
+    length = _scaled(hf["vehicleLength"]["vehicleLengthValue"], 1023, 10)
+    width = _scaled(hf["vehicleWidth"], 62, 10)
+    return Dimensions(length, width) if length is not None and width is not None else None
+
+
+def _optional_axis(
+    hf: dict[str, Any], key: str, value: float | None, unavailable: int, per_unit: float, confidence_na: int
+) -> None:
+    """An optional {<key>Value, <key>Confidence}: set from v1, or kept when the template's says unavailable too."""
+    value_key, confidence_key = f"{key}Value", f"{key}Confidence"
+    lo, hi = {161: (-160, 160), 512: (-511, 511)}[unavailable]
+    if value is not None:
+        hf[key] = _with(
+            hf.get(key, {confidence_key: confidence_na}), **{value_key: _raw(value, unavailable, per_unit, lo, hi)}
+        )
+    elif key in hf and hf[key][value_key] != unavailable:
+        del hf[key]

@@ -28,6 +28,7 @@ from roadlink.codec.etsi_mapping import (
     resolve_generation_delta_time,
     timestamp_its_to_unix_ms,
     unix_ms_to_timestamp_its,
+    vehicle_state_to_cam,
 )
 from roadlink.codec.uper import AsnType, Choice, Enumerated, Sequence, SequenceOf
 from roadlink.domain.classes import ObjectClass
@@ -231,3 +232,21 @@ def test_denm_maps_to_road_side_info() -> None:
     ]
     assert not denm_is_termination(denm)
     assert denm_is_termination(denm_value(termination="isCancellation"))
+
+
+@FAST
+@given(values(etsi.CAM))
+def test_any_cam_comes_back_through_v1(cam: dict[str, Any]) -> None:
+    try:
+        state = cam_to_vehicle_state(cam, UTC_2022_MS)
+    except ValidationError:
+        return  # unavailable position: no VehicleState
+    assert vehicle_state_to_cam(state, cam) == cam
+
+
+def test_cam_vector_through_v1_without_template() -> None:
+    data, _ = cam_vector()
+    state = cam_to_vehicle_state(etsi.decode_cam(data), UTC_2022_MS)
+    assert etsi.encode_cam(vehicle_state_to_cam(state, etsi.decode_cam(data))) == data
+    fresh = etsi.encode_cam(vehicle_state_to_cam(state))
+    assert cam_to_vehicle_state(etsi.decode_cam(fresh), UTC_2022_MS) == state
