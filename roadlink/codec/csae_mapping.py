@@ -352,7 +352,7 @@ def vehicle_state_to_bsm(state: VehicleState, template: Mapping[str, Any] | None
     value.update(
         msgCnt=state.message_count % 128,
         id=_id8(state.temporary_id),
-        secMark=state.time_unix_ms % _MINUTE_MS if t.get("secMark") != SEC_MARK_UNAVAILABLE else SEC_MARK_UNAVAILABLE,
+        secMark=_sec_mark_value(state.time_unix_ms, t.get("secMark"), keep_unavailable=True),
         pos=position_value(state.position, t.get("pos")),
         transmission=_keep(
             t,
@@ -385,6 +385,20 @@ def vehicle_state_to_bsm(state: VehicleState, template: Mapping[str, Any] | None
     )
     _optional(value, "posAccuracy", _accuracy_value(state.accuracy), state.accuracy is not None)
     return value
+
+
+def _sec_mark_value(unix_ms: int, old: int | None, *, keep_unavailable: bool) -> int:
+    """The DSecond of `unix_ms`, or the template's `old` one when it says the same (a leap-second code), or when it
+    is "unavailable" and the time came from the reference clock (`keep_unavailable`)."""
+    if old == SEC_MARK_UNAVAILABLE and keep_unavailable:
+        return old
+    if old is not None and old != SEC_MARK_UNAVAILABLE:
+        try:
+            if resolve_sec_mark(old, unix_ms) == unix_ms:
+                return old
+        except ValidationError:
+            pass
+    return unix_ms % _MINUTE_MS
 
 
 def _optional(value: dict[str, Any], key: str, fresh: Any, present: bool) -> None:
@@ -507,7 +521,9 @@ def _participant_value(
         ptcType=ptc,
         ptcId=o.object_id % 65536,
         source=o.sensor_ids[0] if o.sensor_ids and o.sensor_ids[0] in _SOURCES else t.get("source", "unknown"),
-        secMark=(o.measurement_time_unix_ms if o.measurement_time_unix_ms is not None else frame_time) % _MINUTE_MS,
+        secMark=SEC_MARK_UNAVAILABLE
+        if o.measurement_time_unix_ms is None
+        else _sec_mark_value(o.measurement_time_unix_ms, t.get("secMark"), keep_unavailable=False),
         pos=offset_position(o.position, ref, t.get("pos")),
         posConfidence=t.get("posConfidence", {"pos": "unavailable"}),
         speed=_raw(o.speed_mps, _SPEED_NA, 50, 0, 8190),
@@ -516,8 +532,6 @@ def _participant_value(
         else round(o.heading_deg * 80) % 28800,
         size=_keep(t, "size", _size, o.size, _size_value(o.size, t.get("size"))),
     )
-    if o.measurement_time_unix_ms is None and t.get("secMark") == SEC_MARK_UNAVAILABLE:
-        value["secMark"] = SEC_MARK_UNAVAILABLE
     if not kept and ptc == "motor":
         if o.object_class == ObjectClass.VEHICLE:
             value.pop("vehicleClass", None)
