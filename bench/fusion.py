@@ -20,8 +20,9 @@ sending object lists, connected cars sending their own state; see that module fo
   LinearGaussian model per detection with the detection's own covariance (position and velocity, as the
   sources report both), KalmanPredictor and KalmanUpdater, DistanceHypothesiser with the Mahalanobis
   measure gated at the chi-square 0.999 quantile, GNNWith2DAssignment, MultiMeasurementInitiator (2 points)
-  and UpdateTimeStepsDeleter after the number of scans of 0.5 s (roadlink deletes after 5 steps of 100 ms
-  without an update). It treats RSU estimates as independent measurements, as a standard tracker does.
+  and UpdateTimeStepsDeleter after the number of scans of 0.5 s (roadlink deletes after 3 to 10 steps of
+  100 ms without an update, by each track's own detection rate). It treats RSU estimates as independent
+  measurements, as a standard tracker does.
 - regions: `zone` is the union of the RSUs' fields of view; each RSU is also compared with the fused and
   Stone Soup outputs on its own field of view only (so a single RSU is not charged for what it cannot see).
   Estimates up to 5 m outside a region count only if matched ("don't care" border, see
