@@ -48,7 +48,8 @@ Drive = Callable[[float], tuple[float, float]]
 
 
 def _map() -> map_pb2.MapData:
-    """Intersection 7: lane 1 northbound into the stop line at the reference point (nodes from the stop line)."""
+    """Intersection 7: lane 1 northbound into the stop line at the reference point (nodes from the stop line),
+    connected to lane 9 leaving northbound 20 m beyond it."""
     lane = map_pb2.Lane(
         lane_id=1,
         direction=map_pb2.LANE_DIRECTION_INGRESS,
@@ -56,9 +57,19 @@ def _map() -> map_pb2.MapData:
         nodes=[map_pb2.LaneNode(east_m=0.0, north_m=0.0), map_pb2.LaneNode(east_m=0.0, north_m=-300.0)],
         connections=[map_pb2.LaneConnection(connecting_lane_id=9, signal_group=SIGNAL_GROUP)],
     )
+    exit_lane = map_pb2.Lane(
+        lane_id=9,
+        direction=map_pb2.LANE_DIRECTION_EGRESS,
+        lane_type=map_pb2.LANE_TYPE_VEHICLE,
+        nodes=[map_pb2.LaneNode(east_m=0.0, north_m=20.0), map_pb2.LaneNode(east_m=0.0, north_m=300.0)],
+    )
     limit = map_pb2.SpeedLimit(type=map_pb2.SPEED_LIMIT_TYPE_VEHICLE_MAX_SPEED, speed_mps=LIMIT_MPS)
     intersection = map_pb2.IntersectionGeometry(
-        intersection_id=INTERSECTION_ID, reference_position=REFERENCE, speed_limits=[limit], lanes=[lane], revision=1
+        intersection_id=INTERSECTION_ID,
+        reference_position=REFERENCE,
+        speed_limits=[limit],
+        lanes=[lane, exit_lane],
+        revision=1,
     )
     return map_pb2.MapData(revision=1, intersections=[intersection])
 
