@@ -80,6 +80,15 @@ class SequenceOf(SizedType):
         if not isinstance(value, list | tuple):
             fail_encode(f"expected a list, got {value!r}")
         enc = self.element._enc
+        if self._counted and self.size.in_root(len(value)):
+            w.write(len(value) - self.size.lb, self._count_bits)
+            for i, item in enumerate(value):
+                try:
+                    enc(w, item)
+                except CodecError as failure:
+                    failure.path.append(f"[{i}]")
+                    raise
+            return
 
         def items(ww: BitWriter, start: int, count: int) -> None:
             for i in range(start, start + count):
@@ -213,7 +222,11 @@ class Choice(AsnType):
             self._inner(alt, lambda: encode_open(w, t, inner))
             return
         w.write(index, self._bits + 1 if self.extensible else self._bits)  # a leading extension bit 0 if any
-        self._inner(alt, lambda: t._enc(w, inner))
+        try:
+            t._enc(w, inner)
+        except CodecError as failure:
+            failure.path.append(alt)
+            raise
 
 
 class Sequence(AsnType):
