@@ -4,8 +4,8 @@ An RSU that receives V2X messages over the air (or an OBU bridge) publishes each
 binary octets or as hex text. The route's options say what to expect:
 
     family          "j2735" | "csae" | "etsi" (required)
-    encoding        "auto" (hex text when the payload is only hex digits and whitespace, else binary), "hex",
-                    "binary"
+    encoding        "auto" (hex text when the payload is only hex digits and whitespace, possibly inside a JSON
+                    string's double quotes, else binary), "hex", "binary"
     skip_octets     octets of a forwarding header to drop first (e.g. 26 for the jpo-ode RSU forwarding
                     header), default 0
     ieee1609dot2    "auto" (strip the IEEE 1609.2 / TS 103 097 envelope when the payload starts like one),
@@ -63,7 +63,8 @@ UNVERIFIED_SENSOR_FLAG: Final = "ieee1609.2:unverified"
 
 Output: TypeAlias = VehicleState | PerceptionFrame | SignalPhaseAndTiming
 Family: TypeAlias = Literal["j2735", "csae", "etsi"]
-_HEX: Final = re.compile(rb"[0-9A-Fa-f\s]+")
+_HEX: Final = re.compile(rb'\s*"?[0-9A-Fa-f\s]+"?\s*')
+"""Hex text, possibly as a JSON string (some RSUs publish `"0014..."`)."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -150,7 +151,10 @@ def _octets(payload: bytes, encoding: str) -> bytes:
     if not as_hex:
         return bytes(payload)
     try:
-        return bytes.fromhex(payload.decode("ascii"))
+        text = payload.decode("ascii").strip()
+        if len(text) >= 2 and text[0] == text[-1] == '"':
+            text = text[1:-1]
+        return bytes.fromhex(text)
     except (UnicodeDecodeError, ValueError) as exc:
         raise ValidationError("not_hex", f"payload is not hex text: {exc}") from exc
 

@@ -35,7 +35,8 @@ REASONS = frozenset(
     {"too_large", "not_hex", "decode_error", "unsupported_message", "position_unavailable", "out_of_range"}
 )
 OPTIONS: dict[str, object] = {"family": "csae", "vendor_header": {}}
-SAMPLES: tuple[bytes, ...] = tuple(csae_payloads().values())
+SAMPLES: tuple[bytes, ...] = tuple(f'"{csae_payloads()[name].hex()}"'.encode() for name in ("BSM", "RSM", "SPAT"))
+"""The forwarded CSAE vendor payloads as JSON strings of hex, so that JSON-mutating fuzzers can start from them."""
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -107,6 +108,14 @@ def test_csae_vendor_payloads() -> None:
         assert caught.value.reason == "unsupported_message"
 
 
+def test_samples_as_json_strings_of_hex_are_accepted() -> None:
+    adapter = build(OPTIONS)
+    assert [len(adapter(sample, CONTEXT)) for sample in SAMPLES] == [2, 1, 1]
+    with pytest.raises(ValidationError) as caught:
+        build({"family": "csae", "encoding": "hex"})(b'"0014', CONTEXT)
+    assert caught.value.reason == "not_hex"
+
+
 def test_csae_hex_and_signed_envelope() -> None:
     payload = csae_payloads()["RSM"]
     frame = payload[18:]
@@ -166,6 +175,7 @@ def test_bad_options_are_configuration_errors(options: dict[str, object]) -> Non
 
 ROUTES = (
     ({"family": "csae", "vendor_header": {}}, SAMPLES),
+    ({"family": "csae", "vendor_header": {}}, tuple(csae_payloads().values())),
     ({"family": "j2735"}, ((J2735 / "j2735.MessageFrame.Bsm.uper").read_bytes(),)),
     ({"family": "j2735", "skip_octets": 26}, (_hex_file("BsmReceiverTest_ValidBSM.txt"),)),
     ({"family": "etsi", "trailing_octets": "ignore"}, (cam_vector()[0],)),
