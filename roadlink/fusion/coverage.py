@@ -6,13 +6,13 @@ overlap, a real object is reported by both, a ghost by one. The tracker uses tha
 when it confirms new tracks (see :class:`.initiator.MOfNInitiator` and :class:`.tracker.Tracker`): a
 tentative track in the coverage of a source that has not reported it waits for that source.
 
-The coverage of a source is the convex hull of every position it has reported, refreshed every
-``refresh_ms`` from the previous hull's vertices plus the new positions (so the memory is a few dozen
-vertices per source, and the coverage only grows); of each batch, only the extreme points along 16
-directions are kept. RSU fields of view (a lidar's disc, a radar's or a
-camera's sector) are convex; objects on the roads and the clutter scattered over the field of view fill
-the hull in within seconds. A position counts as covered when it lies at least ``margin_m`` inside the
-hull, so that an object entering a field of view is not held back by the sensor whose border it crosses.
+The coverage of a source is the convex hull of the positions it has reported within the last
+``memory_ms``, recomputed every ``refresh_ms``; of each batch and of each refresh interval only the extreme
+points along 16 directions are kept (so the memory is at most 16 points per source and interval). RSU
+fields of view (a lidar's disc, a radar's or a camera's sector) are convex; objects on the roads and the
+clutter scattered over the field of view fill the hull in within seconds. A position counts as covered
+when it lies at least ``margin_m`` inside the hull, so that an object entering a field of view is not held
+back by the sensor whose border it crosses.
 """
 
 from __future__ import annotations
@@ -35,24 +35,34 @@ _DIRECTIONS = np.stack([np.cos(np.arange(16) * np.pi / 8), np.sin(np.arange(16) 
 @dataclass(slots=True)
 class _Hull:
     """One source's coverage: hull vertices ``(V, 2)``, facet equations ``(F, 3)`` (unit normal, offset;
-    ``n . p + offset <= 0`` inside) and the positions reported since the last refresh."""
+    ``n . p + offset <= 0`` inside), the extreme positions of each refresh interval still remembered
+    (``(time_ms, (K, 2))``) and the positions reported since the last refresh."""
 
     vertices: FloatArray = field(default_factory=lambda: np.zeros((0, 2)))
     equations: FloatArray = field(default_factory=lambda: np.zeros((0, 3)))
+    chunks: list[tuple[int, FloatArray]] = field(default_factory=list)
     pending: list[FloatArray] = field(default_factory=list)
 
 
 class LearnedCoverage:
     """Per tracker source (index 0-63, the bits of ``TrackTable.source_mask``), its learned convex coverage.
 
-    Not thread-safe; owned by one tracker. Cost: one Qhull call per source and refresh (on a few hundred
-    points), and ``(N, F)`` dot products per query.
+    Not thread-safe; owned by one tracker. Cost: one Qhull call per source and refresh (on at most 16
+    points per remembered refresh interval), and ``(N, F)`` dot products per query.
     """
 
-    def __init__(self, refresh_ms: int = 1000, margin_m: float = 5.0) -> None:
-        """Create an empty coverage (nothing is covered until a source has reported a hull's worth of points)."""
+    def __init__(self, refresh_ms: int = 1000, margin_m: float = 5.0, memory_ms: int = 60_000) -> None:
+        """Create an empty coverage (nothing is covered until a source has reported a hull's worth of points).
+
+        Args:
+            refresh_ms: How often (ms) the hulls are recomputed.
+            margin_m: Depth (m) inside a hull from which a position counts as covered.
+            memory_ms: How long (ms) a reported position shapes the hull: a wild outlier, or a sensor that was
+                re-aimed, stops counting after that.
+        """
         self.refresh_ms = refresh_ms
         self.margin_m = margin_m
+        self.memory_ms = memory_ms
         self._hulls: dict[int, _Hull] = {}
         self._refreshed_ms: int | None = None
 
@@ -68,7 +78,7 @@ class LearnedCoverage:
         if self._refreshed_ms is None or now_ms - self._refreshed_ms >= self.refresh_ms:
             self._refreshed_ms = now_ms
             for hull in self._hulls.values():
-                _refresh(hull)
+                _refresh(hull, now_ms, self.memory_ms)
 
     def covering(self, positions_m: FloatArray) -> np.ndarray[tuple[int], np.dtype[np.uint64]]:
         """``(N,) uint64``: bit s set where source s covers the position ``(N, 2)`` (at least ``margin_m`` inside)."""
@@ -98,19 +108,21 @@ def _extremes(points_m: FloatArray) -> FloatArray:
     return np.asarray(points_m[np.unique(np.argmax(along, axis=0))])
 
 
-def _refresh(hull: _Hull) -> None:
-    """Recompute a hull from its vertices and the pending positions (kept pending while degenerate)."""
-    if not hull.pending:
-        return
-    points = np.concatenate([hull.vertices, *hull.pending])
-    if len(points) < _MIN_HULL_POINTS:
-        return
-    try:
-        qhull = ConvexHull(points)
-    except QhullError:  # all points collinear or coincident so far: keep collecting
-        hull.pending = [points]
-        hull.vertices = np.zeros((0, 2))
+def _refresh(hull: _Hull, now_ms: int, memory_ms: int) -> None:
+    """Close the pending interval, forget intervals older than ``memory_ms`` and recompute the hull."""
+    if hull.pending:
+        hull.chunks.append((now_ms, _extremes(np.concatenate(hull.pending))))
+        hull.pending = []
+    hull.chunks = [(time_ms, points) for time_ms, points in hull.chunks if time_ms >= now_ms - memory_ms]
+    points = np.concatenate([p for _, p in hull.chunks]) if hull.chunks else np.zeros((0, 2))
+    qhull = None
+    if len(points) >= _MIN_HULL_POINTS:
+        try:
+            qhull = ConvexHull(points)
+        except QhullError:  # all points collinear or coincident so far
+            qhull = None
+    if qhull is None:  # nothing is covered yet
+        hull.vertices, hull.equations = np.zeros((0, 2)), np.zeros((0, 3))
         return
     hull.vertices = points[qhull.vertices]
     hull.equations = np.asarray(qhull.equations, dtype=np.float64)
-    hull.pending = []

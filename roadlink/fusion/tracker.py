@@ -73,6 +73,7 @@ class TrackerConfig:
         coverage_margin_m: Depth (m) inside a source's learned coverage (:mod:`.coverage`) from which a new
             track waits for that source to report it too before it is confirmed; None disables the check.
         coverage_refresh_ms: How often (ms) the learned coverages are recomputed.
+        coverage_memory_ms: How long (ms) a reported position shapes its source's learned coverage.
     """
 
     window_ms: int = 150
@@ -83,6 +84,7 @@ class TrackerConfig:
     output_tentative: bool = False
     coverage_margin_m: float | None = 5.0
     coverage_refresh_ms: int = 1000
+    coverage_memory_ms: int = 60_000
     predictor: KalmanPredictor = field(default_factory=KalmanPredictor)
     gate: MahalanobisGate = field(default_factory=MahalanobisGate)
     updater: KalmanUpdater = field(default_factory=KalmanUpdater)
@@ -119,7 +121,11 @@ class Tracker:
         self._sources: dict[str, int] = {}
         self._links = TrackLinks(self.config.link_memory_ms)
         margin = self.config.coverage_margin_m
-        self._coverage = None if margin is None else LearnedCoverage(self.config.coverage_refresh_ms, margin)
+        self._coverage = (
+            None
+            if margin is None
+            else LearnedCoverage(self.config.coverage_refresh_ms, margin, self.config.coverage_memory_ms)
+        )
         self._next_id = 1
         self._step = 0
         self._scan = 0

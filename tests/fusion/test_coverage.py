@@ -81,3 +81,13 @@ def test_a_dense_batch_is_reduced_to_its_directional_extremes() -> None:
     coverage.observe(np.zeros(len(disc), np.int64), disc, T0)
     assert len(coverage.vertices(0)) <= 16
     assert coverage.covering(np.array([[74.0, 0.0], [0.0, -74.0], [-52.0, 52.0], [85.0, 0.0]])).tolist() == [1, 1, 1, 0]
+
+
+def test_an_outlier_stops_shaping_the_coverage_after_the_memory() -> None:
+    coverage = LearnedCoverage(refresh_ms=1000, margin_m=1.0, memory_ms=10_000)
+    disc = _octagon((0.0, 0.0), 50.0)
+    coverage.observe(np.zeros(1, np.int64), np.array([[900.0, 0.0]]), T0)  # one wild report
+    for k in range(1, 13):
+        coverage.observe(np.zeros(len(disc), np.int64), disc, T0 + 1000 * k)
+        covered = coverage.covering(np.array([[400.0, 0.0], [0.0, 0.0]])).tolist()
+        assert covered == ([1, 1] if k <= 10 else [0, 1])
