@@ -48,6 +48,7 @@ __all__ = [
     "denm_is_termination",
     "denm_to_road_side_info",
     "resolve_generation_delta_time",
+    "road_side_info_to_denm",
     "timestamp_its_to_unix_ms",
     "unix_ms_to_timestamp_its",
     "vehicle_state_to_cam",
@@ -395,3 +396,152 @@ def _optional_axis(
         )
     elif key in hf and hf[key][value_key] != unavailable:
         del hf[key]
+
+
+# --- RoadSideInfo -> DENM ---------------------------------------------------------------------------------------------
+
+_DELTA_LIMIT: Final = 131071
+_ALTITUDE_DELTA_LIMIT: Final = 12700
+
+
+def road_side_info_to_denm(info: info_pb2.RoadSideInfo, template: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """v1 RoadSideInfo (its first event) -> a DENM value (the inverse of `denm_to_road_side_info`).
+
+    What v1 cannot hold (termination, traffic direction, transmission interval, station type, linked cause,
+    event history, speed and heading of the event, the a-la-carte container, position confidences, trace
+    points after an unavailable one, ...) comes from `template`, the decoded DENM the message came from; without
+    one it is left out or "unavailable" (station type 0). The originating station is `source_id` read as a
+    decimal number.
+
+    Raises:
+        ValidationError: "wrong_shape" for a message without events or a source id that is no station id.
+    """
+    if not info.events:
+        raise ValidationError("wrong_shape", "a DENM carries one event, the message has none", field="events")
+    event = info.events[0]
+    t = template or {}
+    old = t.get("denm", {})
+    management = _management_value(info, event, old.get("management", {}))
+    denm: dict[str, Any] = {**old, "management": management}
+    situation = _situation_value(event, old.get("situation"))
+    _put(denm, "situation", situation)
+    _put(denm, "location", _location_value(event, management["eventPosition"], old.get("location")))
+    header = t.get("header", {"protocolVersion": 2, "messageID": 1})
+    return {
+        **t,
+        "header": {**header, "stationID": header.get("stationID", management["actionID"]["originatingStationID"])},
+        "denm": denm,
+    }
+
+
+def _put(value: dict[str, Any], key: str, item: Any) -> None:
+    if item is None:
+        value.pop(key, None)
+    else:
+        value[key] = item
+
+
+def _station(source_id: str) -> int:
+    if not source_id.isdigit() or int(source_id) > 0xFFFFFFFF:
+        raise ValidationError("wrong_shape", f"source id {source_id!r} is no ETSI station id", field="source_id")
+    return int(source_id)
+
+
+def _management_value(info: info_pb2.RoadSideInfo, event: info_pb2.RoadEvent, old: Mapping[str, Any]) -> dict[str, Any]:
+    position = event.position if event.HasField("position") else info.reference_position
+    value = dict(old)
+    value["actionID"] = {"originatingStationID": _station(info.source_id), "sequenceNumber": info.message_count % 65536}
+    value["referenceTime"] = unix_ms_to_timestamp_its(info.time_unix_ms)
+    validity = event.validity
+    start = validity.start_time_unix_ms if validity.HasField("start_time_unix_ms") else info.time_unix_ms
+    value["detectionTime"] = unix_ms_to_timestamp_its(start)
+    if validity.HasField("end_time_unix_ms"):
+        seconds = min(max((validity.end_time_unix_ms - start) // 1000, 0), 86400)
+        if not (seconds == _DEFAULT_VALIDITY_S and "validityDuration" not in old):
+            value["validityDuration"] = seconds
+    value["eventPosition"] = _event_position_value(position, old.get("eventPosition"))
+    old_distance = old.get("relevanceDistance")
+    if event.HasField("radius_m"):
+        keep = old_distance is not None and _RELEVANCE_M[old_distance] == event.radius_m
+        value["relevanceDistance"] = old_distance if keep else _relevance_class(event.radius_m)
+    else:
+        value.pop("relevanceDistance", None)
+    value.setdefault("stationType", 0)
+    return value
+
+
+def _relevance_class(radius_m: float) -> str:
+    for name, bound in _RELEVANCE_M.items():
+        if radius_m <= bound:
+            return name
+    return "over10km"
+
+
+def _event_position_value(position: common_pb2.Position, old: Mapping[str, Any] | None) -> dict[str, Any]:
+    old = old or {}
+    altitude = dict(old.get("altitude", {"altitudeConfidence": "unavailable"}))
+    elevation = position.elevation_m if position.HasField("elevation_m") else None
+    altitude["altitudeValue"] = _raw(elevation, 800_001, 100, -100_000, 800_000)
+    ellipse = old.get(
+        "positionConfidenceEllipse",
+        {"semiMajorConfidence": 4095, "semiMinorConfidence": 4095, "semiMajorOrientation": 3601},
+    )
+    return {
+        **old,
+        "latitude": round(position.latitude_deg * 1e7),
+        "longitude": round(position.longitude_deg * 1e7),
+        "positionConfidenceEllipse": ellipse,
+        "altitude": altitude,
+    }
+
+
+def _situation_value(event: info_pb2.RoadEvent, old: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if not event.HasField("confidence") and event.event_type == 0 and old is None:
+        return None
+    value = dict(old or {})
+    quality = round(event.confidence * 7) if event.HasField("confidence") else 0
+    value.update(
+        informationQuality=min(max(quality, 0), 7),
+        eventType={"causeCode": (event.event_type >> 8) & 0xFF, "subCauseCode": event.event_type & 0xFF},
+    )
+    return value
+
+
+def _location_value(
+    event: info_pb2.RoadEvent, origin: Mapping[str, Any], old: Mapping[str, Any] | None
+) -> dict[str, Any] | None:
+    if not event.reference_paths and old is None:
+        return None
+    old_traces = (old or {}).get("traces", [])
+    traces = []
+    for i, path in enumerate(event.reference_paths[:7]):
+        previous = old_traces[i] if i < len(old_traces) else None
+        if previous is not None and _same_path(previous, origin, path):
+            traces.append(previous)  # keeps pathDeltaTime and unavailable deltas
+        else:
+            traces.append(_trace_value(path, origin))
+    return {**(old or {}), "traces": traces or [[]]}
+
+
+def _same_path(trace: list[Mapping[str, Any]], origin: Mapping[str, Any], path: common_pb2.Path) -> bool:
+    probe = common_pb2.Path()
+    _trace(probe, trace, origin)
+    return list(probe.points) == list(path.points)
+
+
+def _trace_value(path: common_pb2.Path, origin: Mapping[str, Any]) -> list[dict[str, Any]]:
+    lat, lon = origin["latitude"], origin["longitude"]
+    altitude = origin["altitude"]["altitudeValue"]
+    points = []
+    for p in path.points[:40]:
+        new_lat, new_lon = round(p.latitude_deg * 1e7), round(p.longitude_deg * 1e7)
+        d_alt = 12800
+        if p.HasField("elevation_m") and altitude != 800_001:
+            new_alt = round(p.elevation_m * 100)
+            d_alt = min(max(new_alt - altitude, -_ALTITUDE_DELTA_LIMIT), _ALTITUDE_DELTA_LIMIT)
+            altitude += d_alt
+        d_lat = min(max(new_lat - lat, -_DELTA_LIMIT), _DELTA_LIMIT)
+        d_lon = min(max(new_lon - lon, -_DELTA_LIMIT), _DELTA_LIMIT)
+        lat, lon = lat + d_lat, lon + d_lon
+        points.append({"pathPosition": {"deltaLatitude": d_lat, "deltaLongitude": d_lon, "deltaAltitude": d_alt}})
+    return points

@@ -26,11 +26,12 @@ from roadlink.codec.etsi_mapping import (
     denm_is_termination,
     denm_to_road_side_info,
     resolve_generation_delta_time,
+    road_side_info_to_denm,
     timestamp_its_to_unix_ms,
     unix_ms_to_timestamp_its,
     vehicle_state_to_cam,
 )
-from roadlink.codec.uper import AsnType, Choice, Enumerated, Sequence, SequenceOf
+from roadlink.codec.uper import AsnType, Choice, Enumerated, IA5String, Sequence, SequenceOf, UTF8String
 from roadlink.domain.classes import ObjectClass
 from roadlink.domain.errors import ValidationError
 from roadlink.domain.vehicle import TransmissionState
@@ -47,10 +48,16 @@ UTC_2022_MS = calendar.timegm((2022, 6, 1, 12, 0, 0)) * 1000
 
 def values(t: AsnType) -> st.SearchStrategy[Any]:
     """tests.codec.strategies.values, plus NumericString (DENM phone numbers), which it does not know, and
-    without unknown enumeration extensions (pycrate cannot encode those)."""
+    restricted to what pycrate accepts: no unknown enumeration extensions, printable strings of at least one
+    character (pycrate checks UTF8String sizes, which are not PER-visible, and refuses control characters)."""
     if isinstance(t, etsi.NumericString):
         lb, ub = t.size.lb, t.size.ub if t.size.ub is not None else t.size.lb + strategies.MAX_ITEMS
         return st.text(alphabet=etsi.NumericString.ALPHABET, min_size=lb, max_size=min(ub, lb + strategies.MAX_ITEMS))
+    if isinstance(t, IA5String | UTF8String):  # pycrate refuses control characters and checks UTF8 sizes (1..)
+        size = t.size if isinstance(t, IA5String) else None
+        lb = max(size.lb, 1) if size is not None else 1
+        ub = min(size.ub, lb + 3) if size is not None and size.ub is not None else lb + 3
+        return st.text(st.characters(min_codepoint=32, max_codepoint=126), min_size=lb, max_size=ub)
     if isinstance(t, Enumerated):  # names only: pycrate cannot encode an unknown extension index
         return st.sampled_from(t.root + (t.extensions or ()))
     if isinstance(t, Sequence):
@@ -250,3 +257,23 @@ def test_cam_vector_through_v1_without_template() -> None:
     assert etsi.encode_cam(vehicle_state_to_cam(state, etsi.decode_cam(data))) == data
     fresh = etsi.encode_cam(vehicle_state_to_cam(state))
     assert cam_to_vehicle_state(etsi.decode_cam(fresh), UTC_2022_MS) == state
+
+
+@FAST
+@given(values(etsi.DENM))
+def test_any_denm_comes_back_through_v1(denm: dict[str, Any]) -> None:
+    try:
+        info = denm_to_road_side_info(denm)
+    except ValidationError:
+        return  # unavailable event position
+    assert road_side_info_to_denm(info, denm) == denm
+
+
+def test_denm_through_v1_without_template() -> None:
+    info = denm_to_road_side_info(denm_value())
+    fresh = etsi.decode_denm(etsi.encode_denm(road_side_info_to_denm(info)))
+    assert denm_to_road_side_info(fresh) == info
+    with pytest.raises(ValidationError, match="no ETSI station id"):
+        road_side_info_to_denm(info_pb2.RoadSideInfo(source_id="rsu-7", events=[info_pb2.RoadEvent()]))
+    with pytest.raises(ValidationError, match="none"):
+        road_side_info_to_denm(info_pb2.RoadSideInfo(source_id="77"))
