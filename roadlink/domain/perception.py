@@ -44,6 +44,8 @@ class DetectedObject:
     sensor_ids: tuple[str, ...] = ()
     measurement_time_unix_ms: int | None = None
     lane_id: int | None = None
+    existence_probability: float | None = None
+    """Probability (0..1) that the object is real, from the source tracker (SDSM / CPM objectConfidence)."""
 
 
 @dataclass(frozen=True, slots=True)

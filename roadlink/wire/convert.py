@@ -166,6 +166,8 @@ def _fill_detected_object(message: perception_pb2.DetectedObject, obj: DetectedO
         message.measurement_time_unix_ms = obj.measurement_time_unix_ms
     if obj.lane_id is not None:
         message.lane_id = obj.lane_id
+    if obj.existence_probability is not None:
+        message.existence_probability = obj.existence_probability
 
 
 def _fill_dimensions(message: common_pb2.Dimensions, size: Dimensions) -> None:
@@ -199,6 +201,7 @@ def detected_object_from_proto(message: perception_pb2.DetectedObject) -> Detect
         if message.HasField("measurement_time_unix_ms")
         else None,
         lane_id=message.lane_id if message.HasField("lane_id") else None,
+        existence_probability=_optional(message, "existence_probability"),
     )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -108,3 +110,17 @@ def test_tracker_output_to_domain_tracks() -> None:
     assert track.position_covariance is not None
     all_tracks = tracks_from_table(tracker.tracks, ORIGIN, tracker.source_names)
     assert {t.source_ids for t in all_tracks} == {("0a000000",), ("rsu-1",)}
+
+
+def test_existence_probability_survives_the_wire() -> None:
+    """The RSU tracker's existence probability reaches the fusion node through the v1 proto; absent stays absent."""
+    from roadlink.wire.convert import detected_object_from_proto, frame_to_proto
+
+    obj = _frame("rsu-1", 5000).objects[0]
+    reported = dataclasses.replace(obj, existence_probability=0.37)
+    frame = PerceptionFrame("rsu-1", 1, 5000, (reported, obj), Provenance("rsu-1", 5000))
+    message = frame_to_proto(frame)
+    assert message.objects[0].HasField("existence_probability")
+    assert not message.objects[1].HasField("existence_probability")
+    assert detected_object_from_proto(message.objects[0]).existence_probability == pytest.approx(0.37)
+    assert detected_object_from_proto(message.objects[1]).existence_probability is None

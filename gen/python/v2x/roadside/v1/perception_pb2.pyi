@@ -40,6 +40,7 @@ class DetectedObject(_message.Message):
     SENSOR_IDS_FIELD_NUMBER: _builtins.int
     MEASUREMENT_TIME_UNIX_MS_FIELD_NUMBER: _builtins.int
     LANE_ID_FIELD_NUMBER: _builtins.int
+    EXISTENCE_PROBABILITY_FIELD_NUMBER: _builtins.int
     object_id: _builtins.int
     """Object id assigned by the sensor or RSU tracker, stable while it tracks the object.
     CSAE ptcId (0..65535), SDSM objectID (0..65535), CPM objectId.
@@ -60,6 +61,12 @@ class DetectedObject(_message.Message):
     """
     lane_id: _builtins.int
     """Lane number as reported by the sensor (vendor-specific numbering; absent when unknown)."""
+    existence_probability: _builtins.float
+    """Probability that the object exists (is not a false track of the sensor's tracker), 0..1; absent when
+    the source does not report it. J3224 SDSM objectConfidence (ObjectConfidence, 0..100 %), CSAE 53 RSM
+    detection confidence, ETSI CPM objectConfidence / existence probability (0..100 %, 101 = unavailable
+    -> absent).
+    """
     @_builtins.property
     def position(self) -> _common_pb2.Position:
         """Reference point of the object (centre of its footprint). CSAE pos (offset from refPos), SDSM pos."""
@@ -96,15 +103,18 @@ class DetectedObject(_message.Message):
         sensor_ids: _abc.Iterable[_builtins.str] | None = ...,
         measurement_time_unix_ms: _builtins.int | None = ...,
         lane_id: _builtins.int | None = ...,
+        existence_probability: _builtins.float | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_acceleration_mps2", b"_acceleration_mps2", "_class_confidence", b"_class_confidence", "_heading_deg", b"_heading_deg", "_lane_id", b"_lane_id", "_measurement_time_unix_ms", b"_measurement_time_unix_ms", "_speed_mps", b"_speed_mps", "acceleration_mps2", b"acceleration_mps2", "class_confidence", b"class_confidence", "heading_deg", b"heading_deg", "lane_id", b"lane_id", "measurement_time_unix_ms", b"measurement_time_unix_ms", "position", b"position", "position_covariance", b"position_covariance", "size", b"size", "speed_mps", b"speed_mps", "velocity_covariance", b"velocity_covariance"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_acceleration_mps2", b"_acceleration_mps2", "_class_confidence", b"_class_confidence", "_existence_probability", b"_existence_probability", "_heading_deg", b"_heading_deg", "_lane_id", b"_lane_id", "_measurement_time_unix_ms", b"_measurement_time_unix_ms", "_speed_mps", b"_speed_mps", "acceleration_mps2", b"acceleration_mps2", "class_confidence", b"class_confidence", "existence_probability", b"existence_probability", "heading_deg", b"heading_deg", "lane_id", b"lane_id", "measurement_time_unix_ms", b"measurement_time_unix_ms", "position", b"position", "position_covariance", b"position_covariance", "size", b"size", "speed_mps", b"speed_mps", "velocity_covariance", b"velocity_covariance"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_acceleration_mps2", b"_acceleration_mps2", "_class_confidence", b"_class_confidence", "_heading_deg", b"_heading_deg", "_lane_id", b"_lane_id", "_measurement_time_unix_ms", b"_measurement_time_unix_ms", "_speed_mps", b"_speed_mps", "acceleration_mps2", b"acceleration_mps2", "class_confidence", b"class_confidence", "heading_deg", b"heading_deg", "lane_id", b"lane_id", "measurement_time_unix_ms", b"measurement_time_unix_ms", "object_class", b"object_class", "object_id", b"object_id", "position", b"position", "position_covariance", b"position_covariance", "sensor_ids", b"sensor_ids", "size", b"size", "speed_mps", b"speed_mps", "velocity_covariance", b"velocity_covariance"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_acceleration_mps2", b"_acceleration_mps2", "_class_confidence", b"_class_confidence", "_existence_probability", b"_existence_probability", "_heading_deg", b"_heading_deg", "_lane_id", b"_lane_id", "_measurement_time_unix_ms", b"_measurement_time_unix_ms", "_speed_mps", b"_speed_mps", "acceleration_mps2", b"acceleration_mps2", "class_confidence", b"class_confidence", "existence_probability", b"existence_probability", "heading_deg", b"heading_deg", "lane_id", b"lane_id", "measurement_time_unix_ms", b"measurement_time_unix_ms", "object_class", b"object_class", "object_id", b"object_id", "position", b"position", "position_covariance", b"position_covariance", "sensor_ids", b"sensor_ids", "size", b"size", "speed_mps", b"speed_mps", "velocity_covariance", b"velocity_covariance"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__acceleration_mps2: _TypeAlias = _typing.Literal["acceleration_mps2"]  # noqa: Y015
     _WhichOneofArgType__acceleration_mps2: _TypeAlias = _typing.Literal["_acceleration_mps2", b"_acceleration_mps2"]  # noqa: Y015
     _WhichOneofReturnType__class_confidence: _TypeAlias = _typing.Literal["class_confidence"]  # noqa: Y015
     _WhichOneofArgType__class_confidence: _TypeAlias = _typing.Literal["_class_confidence", b"_class_confidence"]  # noqa: Y015
+    _WhichOneofReturnType__existence_probability: _TypeAlias = _typing.Literal["existence_probability"]  # noqa: Y015
+    _WhichOneofArgType__existence_probability: _TypeAlias = _typing.Literal["_existence_probability", b"_existence_probability"]  # noqa: Y015
     _WhichOneofReturnType__heading_deg: _TypeAlias = _typing.Literal["heading_deg"]  # noqa: Y015
     _WhichOneofArgType__heading_deg: _TypeAlias = _typing.Literal["_heading_deg", b"_heading_deg"]  # noqa: Y015
     _WhichOneofReturnType__lane_id: _TypeAlias = _typing.Literal["lane_id"]  # noqa: Y015
@@ -117,6 +127,8 @@ class DetectedObject(_message.Message):
     def WhichOneof(self, oneof_group: _WhichOneofArgType__acceleration_mps2) -> _WhichOneofReturnType__acceleration_mps2 | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__class_confidence) -> _WhichOneofReturnType__class_confidence | None: ...
+    @_typing.overload
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__existence_probability) -> _WhichOneofReturnType__existence_probability | None: ...
     @_typing.overload
     def WhichOneof(self, oneof_group: _WhichOneofArgType__heading_deg) -> _WhichOneofReturnType__heading_deg | None: ...
     @_typing.overload
