@@ -7,12 +7,29 @@ from dataclasses import dataclass
 from roadlink.domain.classes import ObjectClass
 from roadlink.domain.spatial import Covariance2D, Dimensions, Position
 
-__all__ = ["DetectedObject", "PerceptionFrame", "Provenance"]
+__all__ = ["AirMessage", "DetectedObject", "PerceptionFrame", "Provenance"]
+
+
+@dataclass(frozen=True, slots=True)
+class AirMessage:
+    """An ASN.1 UPER message as it arrived over the air, kept so that re-encoding it loses nothing.
+
+    standard is "j2735", "csae53" or "etsi"; message_id the id in that family (J2735 DSRCmsgID, CSAE
+    MessageFrame alternative index, ETSI messageID); uper the whole MessageFrame (J2735, CSAE) or ETSI PDU.
+    """
+
+    standard: str
+    message_id: int
+    uper: bytes
 
 
 @dataclass(frozen=True, slots=True)
 class Provenance:
-    """Lineage of a message: producer, sensors, topic and the source and gateway times (unix ms)."""
+    """Lineage of a message: producer, sensors, topic and the source and gateway times (unix ms).
+
+    flags are documented lowercase tokens ("ieee1609dot2_unverified", "out_of_order"); air_message is the
+    air-side message the data was mapped from, when it was one.
+    """
 
     source_id: str
     source_time_unix_ms: int
@@ -21,6 +38,8 @@ class Provenance:
     topic: str = ""
     source_sequence: int | None = None
     clock_offset_ms: int | None = None
+    flags: tuple[str, ...] = ()
+    air_message: AirMessage | None = None
 
 
 @dataclass(frozen=True, slots=True)

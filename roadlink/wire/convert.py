@@ -17,7 +17,7 @@ from v2x.vehicle.v1 import vehicle_pb2
 
 from roadlink.domain.classes import ObjectClass
 from roadlink.domain.errors import ValidationError
-from roadlink.domain.perception import DetectedObject, PerceptionFrame, Provenance
+from roadlink.domain.perception import AirMessage, DetectedObject, PerceptionFrame, Provenance
 from roadlink.domain.signal import MovementEvent, MovementPhase, MovementState, SignalPhaseAndTiming
 from roadlink.domain.situation import Advisory, AdvisoryType, Severity, SituationUpdate, Track
 from roadlink.domain.spatial import (
@@ -112,7 +112,15 @@ def provenance_to_proto(provenance: Provenance) -> common_pb2.Provenance:
         topic=provenance.topic,
         source_sequence=provenance.source_sequence,
         clock_offset_ms=provenance.clock_offset_ms,
+        flags=provenance.flags,
+        air_message=_air_message_to_proto(provenance.air_message),
     )
+
+
+def _air_message_to_proto(air: AirMessage | None) -> common_pb2.AirMessage | None:
+    if air is None:
+        return None
+    return common_pb2.AirMessage(standard=air.standard, message_id=air.message_id, uper=air.uper)
 
 
 def provenance_from_proto(message: common_pb2.Provenance) -> Provenance:
@@ -127,7 +135,16 @@ def provenance_from_proto(message: common_pb2.Provenance) -> Provenance:
         topic=message.topic,
         source_sequence=sequence,
         clock_offset_ms=offset,
+        flags=tuple(message.flags),
+        air_message=_air_message_from_proto(message),
     )
+
+
+def _air_message_from_proto(message: common_pb2.Provenance) -> AirMessage | None:
+    if not message.HasField("air_message"):
+        return None
+    air = message.air_message
+    return AirMessage(standard=air.standard, message_id=air.message_id, uper=bytes(air.uper))
 
 
 def detected_object_to_proto(obj: DetectedObject) -> perception_pb2.DetectedObject:

@@ -24,15 +24,15 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1av2x/common/v1/common.proto\x12\rv2x.common.v1\"a\n\x08Position\x12\x14\n\x0clatitude_deg\x18\x01 \x01(\x01\x12\x15\n\rlongitude_deg\x18\x02 \x01(\x01\x12\x18\n\x0b\x65levation_m\x18\x03 \x01(\x01H\x00\x88\x01\x01\x42\x0e\n\x0c_elevation_m\"\x86\x01\n\x10PositionAccuracy\x12\x14\n\x0csemi_major_m\x18\x01 \x01(\x01\x12\x14\n\x0csemi_minor_m\x18\x02 \x01(\x01\x12\'\n\x1asemi_major_orientation_deg\x18\x03 \x01(\x01H\x00\x88\x01\x01\x42\x1d\n\x1b_semi_major_orientation_deg\"J\n\x0c\x43ovariance2D\x12\x11\n\teast_east\x18\x01 \x01(\x01\x12\x12\n\neast_north\x18\x02 \x01(\x01\x12\x13\n\x0bnorth_north\x18\x03 \x01(\x01\"|\n\x0c\x43ovariance3D\x12\x11\n\teast_east\x18\x01 \x01(\x01\x12\x12\n\neast_north\x18\x02 \x01(\x01\x12\x0f\n\x07\x65\x61st_up\x18\x03 \x01(\x01\x12\x13\n\x0bnorth_north\x18\x04 \x01(\x01\x12\x10\n\x08north_up\x18\x05 \x01(\x01\x12\r\n\x05up_up\x18\x06 \x01(\x01\"S\n\nDimensions\x12\x10\n\x08length_m\x18\x01 \x01(\x01\x12\x0f\n\x07width_m\x18\x02 \x01(\x01\x12\x15\n\x08height_m\x18\x03 \x01(\x01H\x00\x88\x01\x01\x42\x0b\n\t_height_m\"\xe9\x01\n\nProvenance\x12\x11\n\tsource_id\x18\x01 \x01(\t\x12\x12\n\nsensor_ids\x18\x02 \x03(\t\x12\x1b\n\x13source_time_unix_ms\x18\x03 \x01(\x03\x12$\n\x1cgateway_receive_time_unix_ms\x18\x04 \x01(\x03\x12\r\n\x05topic\x18\x05 \x01(\t\x12\x1c\n\x0fsource_sequence\x18\x06 \x01(\x04H\x00\x88\x01\x01\x12\x1c\n\x0f\x63lock_offset_ms\x18\x07 \x01(\x03H\x01\x88\x01\x01\x42\x12\n\x10_source_sequenceB\x12\n\x10_clock_offset_ms\"C\n\x06\x43ircle\x12\'\n\x06\x63\x65nter\x18\x01 \x01(\x0b\x32\x17.v2x.common.v1.Position\x12\x10\n\x08radius_m\x18\x02 \x01(\x01\"w\n\x0b\x42oundingBox\x12\x18\n\x10min_latitude_deg\x18\x01 \x01(\x01\x12\x19\n\x11min_longitude_deg\x18\x02 \x01(\x01\x12\x18\n\x10max_latitude_deg\x18\x03 \x01(\x01\x12\x19\n\x11max_longitude_deg\x18\x04 \x01(\x01\"4\n\x07Polygon\x12)\n\x08vertices\x18\x01 \x03(\x0b\x32\x17.v2x.common.v1.Position\"A\n\x04Path\x12\'\n\x06points\x18\x01 \x03(\x0b\x32\x17.v2x.common.v1.Position\x12\x10\n\x08radius_m\x18\x02 \x01(\x01\"\xb3\x01\n\x04\x41rea\x12\'\n\x06\x63ircle\x18\x01 \x01(\x0b\x32\x15.v2x.common.v1.CircleH\x00\x12)\n\x03\x62ox\x18\x02 \x01(\x0b\x32\x1a.v2x.common.v1.BoundingBoxH\x00\x12)\n\x07polygon\x18\x03 \x01(\x0b\x32\x16.v2x.common.v1.PolygonH\x00\x12#\n\x04path\x18\x04 \x01(\x0b\x32\x13.v2x.common.v1.PathH\x00\x42\x07\n\x05shape\"v\n\x08Validity\x12\x1f\n\x12start_time_unix_ms\x18\x01 \x01(\x03H\x00\x88\x01\x01\x12\x1d\n\x10\x65nd_time_unix_ms\x18\x02 \x01(\x03H\x01\x88\x01\x01\x42\x15\n\x13_start_time_unix_msB\x13\n\x11_end_time_unix_ms*\xf7\x02\n\x0bObjectClass\x12\x1c\n\x18OBJECT_CLASS_UNSPECIFIED\x10\x00\x12\x18\n\x14OBJECT_CLASS_UNKNOWN\x10\x01\x12\x1e\n\x1aOBJECT_CLASS_PASSENGER_CAR\x10\x02\x12\x14\n\x10OBJECT_CLASS_BUS\x10\x03\x12\x1c\n\x18OBJECT_CLASS_LIGHT_TRUCK\x10\x04\x12\x16\n\x12OBJECT_CLASS_TRUCK\x10\x05\x12\x1b\n\x17OBJECT_CLASS_MOTORCYCLE\x10\x06\x12\x18\n\x14OBJECT_CLASS_BICYCLE\x10\x07\x12\x1b\n\x17OBJECT_CLASS_PEDESTRIAN\x10\x08\x12\x17\n\x13OBJECT_CLASS_ANIMAL\x10\t\x12\"\n\x1eOBJECT_CLASS_EMERGENCY_VEHICLE\x10\n\x12\x19\n\x15OBJECT_CLASS_OBSTACLE\x10\x0b\x12\x18\n\x14OBJECT_CLASS_VEHICLE\x10\x0c\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1av2x/common/v1/common.proto\x12\rv2x.common.v1\"a\n\x08Position\x12\x14\n\x0clatitude_deg\x18\x01 \x01(\x01\x12\x15\n\rlongitude_deg\x18\x02 \x01(\x01\x12\x18\n\x0b\x65levation_m\x18\x03 \x01(\x01H\x00\x88\x01\x01\x42\x0e\n\x0c_elevation_m\"\x86\x01\n\x10PositionAccuracy\x12\x14\n\x0csemi_major_m\x18\x01 \x01(\x01\x12\x14\n\x0csemi_minor_m\x18\x02 \x01(\x01\x12\'\n\x1asemi_major_orientation_deg\x18\x03 \x01(\x01H\x00\x88\x01\x01\x42\x1d\n\x1b_semi_major_orientation_deg\"J\n\x0c\x43ovariance2D\x12\x11\n\teast_east\x18\x01 \x01(\x01\x12\x12\n\neast_north\x18\x02 \x01(\x01\x12\x13\n\x0bnorth_north\x18\x03 \x01(\x01\"|\n\x0c\x43ovariance3D\x12\x11\n\teast_east\x18\x01 \x01(\x01\x12\x12\n\neast_north\x18\x02 \x01(\x01\x12\x0f\n\x07\x65\x61st_up\x18\x03 \x01(\x01\x12\x13\n\x0bnorth_north\x18\x04 \x01(\x01\x12\x10\n\x08north_up\x18\x05 \x01(\x01\x12\r\n\x05up_up\x18\x06 \x01(\x01\"S\n\nDimensions\x12\x10\n\x08length_m\x18\x01 \x01(\x01\x12\x0f\n\x07width_m\x18\x02 \x01(\x01\x12\x15\n\x08height_m\x18\x03 \x01(\x01H\x00\x88\x01\x01\x42\x0b\n\t_height_m\"\xa8\x02\n\nProvenance\x12\x11\n\tsource_id\x18\x01 \x01(\t\x12\x12\n\nsensor_ids\x18\x02 \x03(\t\x12\x1b\n\x13source_time_unix_ms\x18\x03 \x01(\x03\x12$\n\x1cgateway_receive_time_unix_ms\x18\x04 \x01(\x03\x12\r\n\x05topic\x18\x05 \x01(\t\x12\x1c\n\x0fsource_sequence\x18\x06 \x01(\x04H\x00\x88\x01\x01\x12\x1c\n\x0f\x63lock_offset_ms\x18\x07 \x01(\x03H\x01\x88\x01\x01\x12\r\n\x05\x66lags\x18\x08 \x03(\t\x12.\n\x0b\x61ir_message\x18\t \x01(\x0b\x32\x19.v2x.common.v1.AirMessageB\x12\n\x10_source_sequenceB\x12\n\x10_clock_offset_ms\"@\n\nAirMessage\x12\x10\n\x08standard\x18\x01 \x01(\t\x12\x12\n\nmessage_id\x18\x02 \x01(\r\x12\x0c\n\x04uper\x18\x03 \x01(\x0c\"C\n\x06\x43ircle\x12\'\n\x06\x63\x65nter\x18\x01 \x01(\x0b\x32\x17.v2x.common.v1.Position\x12\x10\n\x08radius_m\x18\x02 \x01(\x01\"w\n\x0b\x42oundingBox\x12\x18\n\x10min_latitude_deg\x18\x01 \x01(\x01\x12\x19\n\x11min_longitude_deg\x18\x02 \x01(\x01\x12\x18\n\x10max_latitude_deg\x18\x03 \x01(\x01\x12\x19\n\x11max_longitude_deg\x18\x04 \x01(\x01\"4\n\x07Polygon\x12)\n\x08vertices\x18\x01 \x03(\x0b\x32\x17.v2x.common.v1.Position\"A\n\x04Path\x12\'\n\x06points\x18\x01 \x03(\x0b\x32\x17.v2x.common.v1.Position\x12\x10\n\x08radius_m\x18\x02 \x01(\x01\"\xb3\x01\n\x04\x41rea\x12\'\n\x06\x63ircle\x18\x01 \x01(\x0b\x32\x15.v2x.common.v1.CircleH\x00\x12)\n\x03\x62ox\x18\x02 \x01(\x0b\x32\x1a.v2x.common.v1.BoundingBoxH\x00\x12)\n\x07polygon\x18\x03 \x01(\x0b\x32\x16.v2x.common.v1.PolygonH\x00\x12#\n\x04path\x18\x04 \x01(\x0b\x32\x13.v2x.common.v1.PathH\x00\x42\x07\n\x05shape\"v\n\x08Validity\x12\x1f\n\x12start_time_unix_ms\x18\x01 \x01(\x03H\x00\x88\x01\x01\x12\x1d\n\x10\x65nd_time_unix_ms\x18\x02 \x01(\x03H\x01\x88\x01\x01\x42\x15\n\x13_start_time_unix_msB\x13\n\x11_end_time_unix_ms*\xf7\x02\n\x0bObjectClass\x12\x1c\n\x18OBJECT_CLASS_UNSPECIFIED\x10\x00\x12\x18\n\x14OBJECT_CLASS_UNKNOWN\x10\x01\x12\x1e\n\x1aOBJECT_CLASS_PASSENGER_CAR\x10\x02\x12\x14\n\x10OBJECT_CLASS_BUS\x10\x03\x12\x1c\n\x18OBJECT_CLASS_LIGHT_TRUCK\x10\x04\x12\x16\n\x12OBJECT_CLASS_TRUCK\x10\x05\x12\x1b\n\x17OBJECT_CLASS_MOTORCYCLE\x10\x06\x12\x18\n\x14OBJECT_CLASS_BICYCLE\x10\x07\x12\x1b\n\x17OBJECT_CLASS_PEDESTRIAN\x10\x08\x12\x17\n\x13OBJECT_CLASS_ANIMAL\x10\t\x12\"\n\x1eOBJECT_CLASS_EMERGENCY_VEHICLE\x10\n\x12\x19\n\x15OBJECT_CLASS_OBSTACLE\x10\x0b\x12\x18\n\x14OBJECT_CLASS_VEHICLE\x10\x0c\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'v2x.common.v1.common_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_OBJECTCLASS']._serialized_start=1418
-  _globals['_OBJECTCLASS']._serialized_end=1793
+  _globals['_OBJECTCLASS']._serialized_start=1547
+  _globals['_OBJECTCLASS']._serialized_end=1922
   _globals['_POSITION']._serialized_start=45
   _globals['_POSITION']._serialized_end=142
   _globals['_POSITIONACCURACY']._serialized_start=145
@@ -44,17 +44,19 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_DIMENSIONS']._serialized_start=483
   _globals['_DIMENSIONS']._serialized_end=566
   _globals['_PROVENANCE']._serialized_start=569
-  _globals['_PROVENANCE']._serialized_end=802
-  _globals['_CIRCLE']._serialized_start=804
-  _globals['_CIRCLE']._serialized_end=871
-  _globals['_BOUNDINGBOX']._serialized_start=873
-  _globals['_BOUNDINGBOX']._serialized_end=992
-  _globals['_POLYGON']._serialized_start=994
-  _globals['_POLYGON']._serialized_end=1046
-  _globals['_PATH']._serialized_start=1048
-  _globals['_PATH']._serialized_end=1113
-  _globals['_AREA']._serialized_start=1116
-  _globals['_AREA']._serialized_end=1295
-  _globals['_VALIDITY']._serialized_start=1297
-  _globals['_VALIDITY']._serialized_end=1415
+  _globals['_PROVENANCE']._serialized_end=865
+  _globals['_AIRMESSAGE']._serialized_start=867
+  _globals['_AIRMESSAGE']._serialized_end=931
+  _globals['_CIRCLE']._serialized_start=933
+  _globals['_CIRCLE']._serialized_end=1000
+  _globals['_BOUNDINGBOX']._serialized_start=1002
+  _globals['_BOUNDINGBOX']._serialized_end=1121
+  _globals['_POLYGON']._serialized_start=1123
+  _globals['_POLYGON']._serialized_end=1175
+  _globals['_PATH']._serialized_start=1177
+  _globals['_PATH']._serialized_end=1242
+  _globals['_AREA']._serialized_start=1245
+  _globals['_AREA']._serialized_end=1424
+  _globals['_VALIDITY']._serialized_start=1426
+  _globals['_VALIDITY']._serialized_end=1544
 # @@protoc_insertion_point(module_scope)

@@ -280,6 +280,8 @@ class Provenance(_message.Message):
     TOPIC_FIELD_NUMBER: _builtins.int
     SOURCE_SEQUENCE_FIELD_NUMBER: _builtins.int
     CLOCK_OFFSET_MS_FIELD_NUMBER: _builtins.int
+    FLAGS_FIELD_NUMBER: _builtins.int
+    AIR_MESSAGE_FIELD_NUMBER: _builtins.int
     source_id: _builtins.str
     """The producer: RSU id, vehicle id (hex of the temporary id) or node id."""
     source_time_unix_ms: _builtins.int
@@ -296,6 +298,20 @@ class Provenance(_message.Message):
     def sensor_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Sensors that contributed (lidar/radar/camera ids as configured for the RSU)."""
 
+    @_builtins.property
+    def flags(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Conditions a consumer should know about, each a documented lowercase token:
+          "ieee1609dot2_unverified"  taken out of an IEEE 1609.2 envelope whose signature was not verified;
+          "out_of_order"             forwarded after a newer message of the same source (late for the reorder window).
+        """
+
+    @_builtins.property
+    def air_message(self) -> Global___AirMessage:
+        """The air-side message this one was mapped from, exactly as it arrived (absent for data that never was an
+        air-side message). Encoders use it as the template, so decode -> v1 -> encode gives back the same octets;
+        without it, vehicle-bound output is encoded from the v1 fields alone.
+        """
+
     def __init__(
         self,
         *,
@@ -306,10 +322,12 @@ class Provenance(_message.Message):
         topic: _builtins.str = ...,
         source_sequence: _builtins.int | None = ...,
         clock_offset_ms: _builtins.int | None = ...,
+        flags: _abc.Iterable[_builtins.str] | None = ...,
+        air_message: Global___AirMessage | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["_clock_offset_ms", b"_clock_offset_ms", "_source_sequence", b"_source_sequence", "clock_offset_ms", b"clock_offset_ms", "source_sequence", b"source_sequence"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_clock_offset_ms", b"_clock_offset_ms", "_source_sequence", b"_source_sequence", "air_message", b"air_message", "clock_offset_ms", b"clock_offset_ms", "source_sequence", b"source_sequence"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_clock_offset_ms", b"_clock_offset_ms", "_source_sequence", b"_source_sequence", "clock_offset_ms", b"clock_offset_ms", "gateway_receive_time_unix_ms", b"gateway_receive_time_unix_ms", "sensor_ids", b"sensor_ids", "source_id", b"source_id", "source_sequence", b"source_sequence", "source_time_unix_ms", b"source_time_unix_ms", "topic", b"topic"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_clock_offset_ms", b"_clock_offset_ms", "_source_sequence", b"_source_sequence", "air_message", b"air_message", "clock_offset_ms", b"clock_offset_ms", "flags", b"flags", "gateway_receive_time_unix_ms", b"gateway_receive_time_unix_ms", "sensor_ids", b"sensor_ids", "source_id", b"source_id", "source_sequence", b"source_sequence", "source_time_unix_ms", b"source_time_unix_ms", "topic", b"topic"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__clock_offset_ms: _TypeAlias = _typing.Literal["clock_offset_ms"]  # noqa: Y015
     _WhichOneofArgType__clock_offset_ms: _TypeAlias = _typing.Literal["_clock_offset_ms", b"_clock_offset_ms"]  # noqa: Y015
@@ -321,6 +339,43 @@ class Provenance(_message.Message):
     def WhichOneof(self, oneof_group: _WhichOneofArgType__source_sequence) -> _WhichOneofReturnType__source_sequence | None: ...
 
 Global___Provenance: _TypeAlias = Provenance  # noqa: Y015
+
+@_typing.final
+class AirMessage(_message.Message):
+    """An ASN.1 UPER message as received over the air (J2735, CSAE 53 or ETSI C-ITS).
+    No standard counterpart: it keeps what v1 cannot represent for a lossless round trip.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STANDARD_FIELD_NUMBER: _builtins.int
+    MESSAGE_ID_FIELD_NUMBER: _builtins.int
+    UPER_FIELD_NUMBER: _builtins.int
+    standard: _builtins.str
+    """The standard family: "j2735", "csae53" or "etsi"."""
+    message_id: _builtins.int
+    """The message's id in its family: J2735 DSRCmsgID (20 BSM, 19 SPaT, 18 MAP, 32 PSM, 41 SDSM, ...),
+    CSAE MessageFrame alternative index (0 BSM, 1 MAP, 2 RSM, 3 SPAT, 4 RSI), ETSI ItsPduHeader messageID
+    (1 DENM, 2 CAM).
+    """
+    uper: _builtins.bytes
+    """The UPER octets: the whole MessageFrame (J2735, CSAE; without any IEEE 1609.2 envelope or vendor header),
+    or the whole ETSI PDU.
+    """
+    def __init__(
+        self,
+        *,
+        standard: _builtins.str = ...,
+        message_id: _builtins.int = ...,
+        uper: _builtins.bytes = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["message_id", b"message_id", "standard", b"standard", "uper", b"uper"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AirMessage: _TypeAlias = AirMessage  # noqa: Y015
 
 @_typing.final
 class Circle(_message.Message):
