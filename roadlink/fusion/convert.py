@@ -165,6 +165,7 @@ def detections_from_frames(
             defaults.class_confidence if o.class_confidence is None else o.class_confidence for o in objects
         ],
         object_ids=[o.object_id for o in objects],
+        existence_probability=[np.nan if o.existence_probability is None else o.existence_probability for o in objects],
     )
 
 

@@ -55,6 +55,8 @@ class Detections:
             empty unless the detection is a vehicle self-report.
         object_ids: ``(M,) int64`` the source's own object id, -1 if none.
         times_ms: ``(M,) int64`` unix ms when the object was at the position (receiver clock).
+        existence_probability: ``(M,)`` in [0, 1], the source tracker's probability that the object exists
+            (SDSM / CPM ``objectConfidence``); NaN where the source does not report it.
     """
 
     positions_m: FloatArray
@@ -68,6 +70,7 @@ class Detections:
     vehicle_ids: NDArray[np.bytes_]
     object_ids: IntArray
     times_ms: IntArray
+    existence_probability: FloatArray
 
     @classmethod
     def create(
@@ -84,6 +87,7 @@ class Detections:
         class_confidence: ArrayLike = 0.5,
         vehicle_ids: Sequence[bytes] | None = None,
         object_ids: ArrayLike = -1,
+        existence_probability: ArrayLike = np.nan,
     ) -> Detections:
         """Validate and normalize a batch; scalars broadcast to every detection.
 
@@ -97,9 +101,10 @@ class Detections:
             has_velocity: ``(M,)``; defaults to True where ``velocities_mps`` is given and finite.
             object_class, class_confidence, object_ids: ``(M,)`` or scalars.
             vehicle_ids: Raw temporary ids (bytes, empty = none), one per detection.
+            existence_probability: ``(M,)`` or a scalar in [0, 1]; NaN = not reported.
 
         Raises:
-            ValueError: On inconsistent shapes or non-finite positions.
+            ValueError: On inconsistent shapes, non-finite positions or an existence probability outside [0, 1].
         """
         positions = np.asarray(positions_m, dtype=np.float64).reshape(-1, 2)
         count = len(positions)
@@ -124,6 +129,7 @@ class Detections:
             vehicle_ids=encode_vehicle_ids(vehicle_ids) if vehicle_ids is not None else _no_vehicle_ids(count),
             object_ids=_column(object_ids, count, np.int64, "object_ids").astype(np.int64),
             times_ms=_column(times_ms, count, np.int64, "times_ms").astype(np.int64),
+            existence_probability=_existence(existence_probability, count),
         )
 
     @classmethod
@@ -169,6 +175,14 @@ def source_codes(source_ids: NDArray[np.str_]) -> tuple[NDArray[np.str_], IntArr
     names, head_codes = np.unique(source_ids[starts], return_inverse=True)
     lengths = np.diff(np.append(starts, len(source_ids)))
     return names, np.repeat(np.asarray(head_codes, dtype=np.int64), lengths)
+
+
+def _existence(values: ArrayLike, count: int) -> FloatArray:
+    """``(M,)`` existence probabilities, NaN where absent; finite values must lie in [0, 1]."""
+    existence = _column(values, count, np.float64, "existence_probability").astype(np.float64)
+    if np.any((existence < 0.0) | (existence > 1.0)):
+        raise ValueError("existence_probability must lie in [0, 1]")
+    return existence
 
 
 def _no_vehicle_ids(count: int) -> NDArray[np.bytes_]:

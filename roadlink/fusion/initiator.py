@@ -9,6 +9,12 @@ those in the learned coverage of a source that has not reported them (:mod:`.cov
 RSU's clutter, for at most ``corroboration_steps`` steps; a ghost rarely lives that long, and a real
 object the other source cannot see (occluded, too small for its detector) is confirmed at the end.
 
+A track that only one source has ever reported, and whose latest reported existence probability (the
+source tracker's own confidence that the object is real: SDSM / CPM ``objectConfidence``) is below
+``min_single_source_existence``, is held back too, for as long as that holds: a single RSU's clutter
+track, where no other sensor can contradict it, is confirmed only once its own tracker believes in it.
+Tracks without a reported existence probability (NaN) are confirmed by M-of-N alone.
+
 Detections of the kinds in ``confirm_immediately`` (by default vehicle self-reports, which are
 authenticated, identity-bearing and accurate) start confirmed tracks.
 """
@@ -37,6 +43,8 @@ class MOfNInitiator:
             detection without velocity; its velocity starts at zero.
         confirm_immediately: Source kinds whose detections start confirmed tracks.
         corroboration_steps: Steps a tentative track may wait for a covering source that has not reported it.
+        min_single_source_existence: Reported existence probability a track seen by one source only needs
+            to be confirmed (module docstring); None disables the check.
     """
 
     m: int = 2
@@ -44,6 +52,7 @@ class MOfNInitiator:
     initial_velocity_std_mps: float = 10.0
     confirm_immediately: frozenset[SourceKind] = frozenset({SourceKind.VEHICLE_SELF_REPORT})
     corroboration_steps: int = 25
+    min_single_source_existence: float | None = 0.9
 
     def __post_init__(self) -> None:
         """Validate ``m`` and ``n``."""
@@ -94,7 +103,22 @@ class MOfNInitiator:
         table.misses[:] = np.where(hit, 0, table.misses + 1)
         table.age_steps[:] += 1
         passed = self._recent_hits(table) >= self.m
-        table.confirmed[:] |= passed if awaiting is None else passed & ~awaiting
+        if awaiting is not None:
+            passed &= ~awaiting
+        if self.min_single_source_existence is not None:
+            passed &= ~self.doubted(table)
+        table.confirmed[:] |= passed
+
+    def doubted(self, table: TrackTable) -> BoolArray:
+        """``(N,)`` tracks seen by one source only whose reported existence probability is below the threshold.
+
+        NaN (never reported) compares False, so such tracks are never doubted.
+        """
+        threshold = self.min_single_source_existence
+        if threshold is None:
+            return np.zeros(len(table), dtype=bool)
+        single = np.bitwise_count(table.sources_seen) <= 1
+        return np.asarray(single & (table.existence_probability < threshold))
 
     def failed(self, table: TrackTable) -> BoolArray:
         """``(N,)`` tentative tracks at least ``n`` steps old with fewer than ``m`` hits in their latest ``n``."""

@@ -121,6 +121,8 @@ class TrackTable:
         vehicle_ids: ``(N,) S9`` encoded vehicle temporary id, empty when no self-report was associated.
         self_report_ms: ``(N,) int64`` unix ms of the latest vehicle self-report (-1 = none).
         last_step / last_scan: ``(N,) int64`` tracker step and scan counters of the latest update.
+        existence_probability: ``(N,) float64`` in [0, 1], the latest existence probability a source reported
+            for the track (its own tracker's confidence that the object is real); NaN = never reported.
     """
 
     ids: _Column[np.uint64] = _Column(np.uint64)
@@ -143,6 +145,7 @@ class TrackTable:
     self_report_ms: _Column[np.int64] = _Column(np.int64, fill=-1)
     last_step: _Column[np.int64] = _Column(np.int64, fill=-1)
     last_scan: _Column[np.int64] = _Column(np.int64, fill=-1)
+    existence_probability: _Column[np.float64] = _Column(np.float64, fill=np.nan)
 
     __slots__ = ("_buffers", "_size")
 

@@ -20,7 +20,8 @@ time order, is associated with the global tracks of the tile and fused:
 - unassigned detections start tentative tracks (:mod:`.initiator`).
 
 After the scans, the step closes: M-of-N confirmation (:mod:`.initiator`), held back while a track lies in
-the learned coverage (:mod:`.coverage`) of a source that has not reported it (one RSU's clutter), deletion
+the learned coverage (:mod:`.coverage`) of a source that has not reported it (one RSU's clutter) or while
+the only source of a track reports a low existence probability for it, deletion
 (:mod:`.deleter`, checked at every step, also when nothing was released), duplicate merging (:mod:`.merger`).
 Association is always against the tile's global tracks in the shared ENU frame, so an object driving
 from one RSU's coverage into another's keeps its track id.
@@ -323,6 +324,8 @@ class Tracker:
         table.last_step[tracks], table.last_scan[tracks] = self._step, self._scan
         table.source_mask[tracks] |= bits[detections]
         table.sources_seen[tracks] |= bits[detections]
+        reported = np.isfinite(scan.existence_probability[detections])
+        table.existence_probability[tracks[reported]] = scan.existence_probability[detections[reported]]
         self._update_class(scan, tracks, detections)
         self._attach_vehicle_ids(scan, tracks, detections)
         self.stats.detections_fused += len(tracks)
@@ -355,6 +358,7 @@ class Tracker:
         self._table.source_mask[new] = bits[rows]
         self._table.sources_seen[new] = bits[rows]
         self._table.vehicle_ids[new] = scan.vehicle_ids[rows]
+        self._table.existence_probability[new] = scan.existence_probability[rows]
         reports = scan.vehicle_ids[rows] != NO_VEHICLE_ID
         self._table.self_report_ms[new] = np.where(reports, scan.times_ms[rows], -1)
         self.stats.tracks_created += len(rows)

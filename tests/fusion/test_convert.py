@@ -124,3 +124,5 @@ def test_existence_probability_survives_the_wire() -> None:
     assert not message.objects[1].HasField("existence_probability")
     assert detected_object_from_proto(message.objects[0]).existence_probability == pytest.approx(0.37)
     assert detected_object_from_proto(message.objects[1]).existence_probability is None
+    detections = detections_from_frames([frame], ORIGIN)
+    np.testing.assert_array_equal(detections.existence_probability, [0.37, np.nan])

@@ -126,3 +126,55 @@ def test_merger_keeps_distinct_tracks() -> None:
     table = _pair_table(0.3)
     assert DuplicateMerger().merge(table, predictor, 1000) == 1
     assert table.ids.tolist() == [7]
+
+
+def test_single_source_track_waits_for_its_reported_existence() -> None:
+    """One source, low reported existence: held tentative until it rises; absent or a second source: M-of-N."""
+    initiator = MOfNInitiator(m=2, n=3, min_single_source_existence=0.9)
+    table = TrackTable()
+    detections = _detections([SourceKind.RSU_OBJECT_LIST] * 3)
+    initiator.initiate(table, detections, np.array([0, 1, 2]), 1, step=1, scan=1)
+    table.sources_seen[:] = np.array([1, 1, 3], np.uint64)  # track 2 also seen by a second source
+    table.existence_probability[:] = [0.4, np.nan, 0.4]
+    for _ in range(4):
+        initiator.record_step(table, np.ones(3, dtype=bool))
+    assert table.confirmed.tolist() == [False, True, True]
+    assert not initiator.failed(table)[0]  # held, not failed: it is still being hit
+    table.existence_probability[0] = 0.95
+    initiator.record_step(table, np.ones(3, dtype=bool))
+    assert table.confirmed.tolist() == [True, True, True]
+    disabled = MOfNInitiator(m=2, n=3, min_single_source_existence=None)
+    assert not disabled.doubted(table).any()
+
+
+def test_tracker_confirms_single_rsu_tracks_by_reported_existence() -> None:
+    """Through the tracker: a lone RSU track reported at 0.3 stays unconfirmed, at 0.97 or unreported it confirms."""
+    from roadlink.fusion import Tracker, TrackerConfig
+
+    tracker = Tracker(TrackerConfig(window_ms=0, coverage_margin_m=None))
+    positions = np.array([[0.0, 0.0], [100.0, 0.0], [200.0, 0.0]])
+    for k in range(6):
+        snapshot = tracker.step(
+            1000 + 100 * k,
+            Detections.create(
+                positions_m=positions,
+                velocities_mps=np.zeros((3, 2)),
+                covariances=np.broadcast_to(np.diag([0.25, 0.25, 0.04, 0.04]), (3, 4, 4)),
+                times_ms=1000 + 100 * k,
+                source_ids="rsu-1",
+                kinds=SourceKind.RSU_OBJECT_LIST,
+                object_ids=np.array([1, 2, 3]),
+                existence_probability=np.array([0.3, 0.97, np.nan]),
+            ),
+        )
+    np.testing.assert_allclose(np.sort(snapshot.states[:, 0]), [100.0, 200.0], atol=1e-6)
+    assert len(tracker.tracks) == 3
+    with pytest.raises(ValueError, match="existence_probability"):
+        Detections.create(
+            positions_m=np.zeros((1, 2)),
+            covariances=np.eye(2)[None],
+            times_ms=0,
+            source_ids="s",
+            kinds=1,
+            existence_probability=1.5,
+        )
