@@ -17,8 +17,11 @@ binary octets or as hex text. The route's options say what to expect:
                     fields, {} for the defaults); absent = the payload is one bare MessageFrame
 
 The signature of a 1609.2 envelope is not verified here (that comes with the security work): content taken out
-of one is flagged by an extra `sensor_ids` entry, `UNVERIFIED_SENSOR_FLAG`, in its provenance, because the v1
-Provenance has no field for it.
+of one carries the flag `UNVERIFIED_FLAG` ("ieee1609dot2_unverified") in `provenance.flags`.
+
+Every output carries the air-side message it was mapped from in `provenance.air_message` (the MessageFrame or
+ETSI PDU octets alone: no forwarding header, envelope, vendor header or ignored trailing octets), so that it can
+be encoded back to the same octets (`roadlink.codec.lossless.encode_v1`).
 
 What each family gives (the gateway forwards vehicle states, perception frames and signal timing only):
 
@@ -49,17 +52,18 @@ from roadlink.codec.j2735_perception import frame_to_perception
 from roadlink.codec.j2735_psm import PSM_MESSAGE_ID
 from roadlink.codec.j2735_sdsm import SDSM_MESSAGE_ID
 from roadlink.codec.j2735_spat import frame_to_signals
+from roadlink.codec.lossless import CSAE_MESSAGE_IDS, with_air_message
 from roadlink.domain.errors import ConfigurationError, ValidationError
-from roadlink.domain.perception import PerceptionFrame, Provenance
+from roadlink.domain.perception import AirMessage, PerceptionFrame, Provenance
 from roadlink.domain.signal import SignalPhaseAndTiming
 from roadlink.domain.vehicle import VehicleState
 
-__all__ = ["MAX_PAYLOAD_BYTES", "UNVERIFIED_SENSOR_FLAG", "UperOptions", "build", "normalize_uper"]
+__all__ = ["MAX_PAYLOAD_BYTES", "UNVERIFIED_FLAG", "UperOptions", "build", "normalize_uper"]
 
 MAX_PAYLOAD_BYTES: Final = 64 * 1024
 """Larger payloads are rejected ("too_large"): the largest real frame (a J2735 MAP) is under 1.5 kB."""
-UNVERIFIED_SENSOR_FLAG: Final = "ieee1609.2:unverified"
-"""Added to provenance.sensor_ids of everything taken out of an unverified IEEE 1609.2 envelope."""
+UNVERIFIED_FLAG: Final = "ieee1609dot2_unverified"
+"""In provenance.flags of everything taken out of an IEEE 1609.2 envelope whose signature was not verified."""
 
 Output: TypeAlias = VehicleState | PerceptionFrame | SignalPhaseAndTiming
 Family: TypeAlias = Literal["j2735", "csae", "etsi"]
@@ -163,34 +167,45 @@ def _unsupported(what: object) -> ValidationError:
     return ValidationError("unsupported_message", f"{what} is not forwarded by the gateway", field="messageId")
 
 
+def _stamped(items: Sequence[Output], standard: str, message_id: int, uper: bytes) -> list[Output]:
+    air = AirMessage(standard, message_id, bytes(uper))
+    return [with_air_message(item, air) for item in items]
+
+
 def _j2735(frame: bytes, now: int, whole: bool) -> list[Output]:
-    decoded = j2735.decode_frame(frame) if whole else j2735.MessageFrame.decode_prefix(frame)[0]
+    decoded, used = (j2735.decode_frame(frame), len(frame)) if whole else j2735.MessageFrame.decode_prefix(frame)
     message_id = decoded["messageId"]
+    items: Sequence[Output]
     if message_id == j2735.BSM_MESSAGE_ID:
-        return [frame_to_vehicle_state(decoded, now)]
-    if message_id == SPAT_MESSAGE_ID:
-        return list(frame_to_signals(decoded, now))
-    if message_id in (PSM_MESSAGE_ID, SDSM_MESSAGE_ID):
-        return [frame_to_perception(decoded, now)]
-    raise _unsupported(f"J2735 messageId {message_id}")
+        items = [frame_to_vehicle_state(decoded, now)]
+    elif message_id == SPAT_MESSAGE_ID:
+        items = frame_to_signals(decoded, now)
+    elif message_id in (PSM_MESSAGE_ID, SDSM_MESSAGE_ID):
+        items = [frame_to_perception(decoded, now)]
+    else:
+        raise _unsupported(f"J2735 messageId {message_id}")
+    return _stamped(items, "j2735", message_id, frame[:used])
 
 
 def _csae(frame: bytes, now: int, whole: bool) -> list[Output]:
-    alt, value = csae.decode_frame(frame) if whole else csae.decode_frame_prefix(frame)[0]
+    (alt, value), used = (csae.decode_frame(frame), len(frame)) if whole else csae.decode_frame_prefix(frame)
+    items: Sequence[Output]
     if alt == "bsmFrame":
-        return [bsm_to_vehicle_state(value, now)]
-    if alt == "rsmFrame":
-        return [rsm_to_perception_frame(value, now)]
-    if alt == "spatFrame":
-        return list(spat_to_signals(value, now))
-    raise _unsupported(f"CSAE {alt}")
+        items = [bsm_to_vehicle_state(value, now)]
+    elif alt == "rsmFrame":
+        items = [rsm_to_perception_frame(value, now)]
+    elif alt == "spatFrame":
+        items = spat_to_signals(value, now)
+    else:
+        raise _unsupported(f"CSAE {alt}")
+    return _stamped(items, "csae53", CSAE_MESSAGE_IDS[str(alt)], frame[:used])
 
 
 def _etsi(frame: bytes, now: int, whole: bool) -> list[Output]:
-    message_id, value = etsi.decode_pdu(frame) if whole else etsi.decode_pdu_prefix(frame)[0]
+    (message_id, value), used = (etsi.decode_pdu(frame), len(frame)) if whole else etsi.decode_pdu_prefix(frame)
     if message_id != etsi.CAM_MESSAGE_ID:
         raise _unsupported(f"ETSI messageID {message_id}")
-    return [cam_to_vehicle_state(value, now)]
+    return _stamped([cam_to_vehicle_state(value, now)], "etsi", message_id, frame[:used])
 
 
 _FAMILIES: Final[dict[str, Callable[[bytes, int, bool], list[Output]]]] = {
@@ -201,7 +216,6 @@ _FAMILIES: Final[dict[str, Callable[[bytes, int, bool], list[Output]]]] = {
 
 
 def _with_provenance(item: Output, context: MessageContext, flagged: bool) -> Output:
-    sensors = (context.sensor_id, UNVERIFIED_SENSOR_FLAG) if flagged else (context.sensor_id,)
     sequence: Any
     if isinstance(item, VehicleState):
         source_time, sequence = item.time_unix_ms, item.message_count
@@ -213,8 +227,10 @@ def _with_provenance(item: Output, context: MessageContext, flagged: bool) -> Ou
         source_id=context.source_id,
         source_time_unix_ms=source_time,
         gateway_receive_time_unix_ms=context.receive_time_unix_ms,
-        sensor_ids=sensors,
+        sensor_ids=(context.sensor_id,),
         topic=context.topic,
         source_sequence=sequence,
+        flags=(UNVERIFIED_FLAG,) if flagged else (),
+        air_message=item.provenance.air_message if item.provenance is not None else None,
     )
     return dataclasses.replace(item, provenance=provenance)

@@ -18,12 +18,15 @@ from hypothesis import strategies as st
 
 from gateway.adapters.base import MessageContext
 from gateway.adapters.registry import ADAPTERS
-from gateway.adapters.uper_frames import UNVERIFIED_SENSOR_FLAG, build
+from gateway.adapters.uper_frames import UNVERIFIED_FLAG, build
+from roadlink.codec.framing import VendorFraming, split_vendor_frames
+from roadlink.codec.lossless import encode_v1
 from roadlink.domain.classes import ObjectClass
 from roadlink.domain.errors import ConfigurationError, ValidationError
-from roadlink.domain.perception import PerceptionFrame
+from roadlink.domain.perception import AirMessage, PerceptionFrame
 from roadlink.domain.signal import SignalPhaseAndTiming
 from roadlink.domain.vehicle import VehicleState
+from roadlink.wire.convert import vehicle_state_to_proto
 from tests.codec.test_csae_golden import payloads as csae_payloads
 from tests.codec.test_etsi import cam_vector
 from tests.gateway.payload_fuzz import assert_normalizes_or_rejects, corrupted_bytes
@@ -54,7 +57,8 @@ def test_forwarded_j2735_bsm_in_hex_with_1609_2_is_stripped_and_flagged() -> Non
     assert isinstance(state, VehicleState)
     assert abs(state.time_unix_ms - RECEIVE_MS) <= 30_000
     assert state.provenance is not None
-    assert state.provenance.sensor_ids == ("radio-1", UNVERIFIED_SENSOR_FLAG)
+    assert state.provenance.sensor_ids == ("radio-1",)
+    assert state.provenance.flags == (UNVERIFIED_FLAG,)
     assert (state.provenance.source_id, state.provenance.topic) == ("rsu-7", CONTEXT.topic)
     assert state.provenance.source_sequence == state.message_count
     with pytest.raises(ValidationError) as caught:
@@ -71,6 +75,8 @@ def test_bare_binary_j2735_bsm_is_not_flagged() -> None:
     assert state.temporary_id.hex() == "bea10000"  # the asn1_codec sample BSM
     assert state.provenance is not None
     assert state.provenance.sensor_ids == ("radio-1",)
+    assert state.provenance.flags == ()
+    assert state.provenance.air_message == AirMessage("j2735", 20, frame)
 
 
 def test_j2735_spat_gives_signal_timing() -> None:
@@ -85,6 +91,9 @@ def test_j2735_psm_and_sdsm_give_perception_frames() -> None:
         build({"family": "j2735", "skip_octets": 3})(psm_payload, CONTEXT)
     [psm] = build({"family": "j2735", "skip_octets": 3, "trailing_octets": "ignore"})(psm_payload, CONTEXT)
     [sdsm] = build({"family": "j2735"})(_hex_file("SdsmReceiverTest_ValidSDSM.txt"), CONTEXT)
+    assert isinstance(psm, PerceptionFrame)
+    assert psm.provenance.air_message is not None
+    assert psm.provenance.air_message.uper == bytes.fromhex(psm_payload.decode())[3:-14]  # the frame alone
     for frame in (psm, sdsm):
         assert isinstance(frame, PerceptionFrame)
         assert frame.objects
@@ -122,7 +131,8 @@ def test_csae_hex_and_signed_envelope() -> None:
     signed = b"\x03\x81\x00\x40\x03\x80" + bytes([len(frame)]) + frame + bytes(40)
     [out] = build({"family": "csae", "ieee1609dot2": "always"})(signed.hex().encode(), CONTEXT)
     assert isinstance(out, PerceptionFrame)
-    assert out.provenance.sensor_ids == ("radio-1", UNVERIFIED_SENSOR_FLAG)
+    assert out.provenance.flags == (UNVERIFIED_FLAG,)
+    assert out.provenance.air_message == AirMessage("csae53", 2, frame)
     [plain] = build({"family": "csae"})(frame, CONTEXT)
     assert isinstance(plain, PerceptionFrame)
     assert plain.objects == out.objects
@@ -199,3 +209,11 @@ def test_corrupted_payloads_never_escape(
 @given(payload=st.binary(max_size=300))
 def test_random_bytes_never_escape(options: dict[str, object], samples: tuple[bytes, ...], payload: bytes) -> None:
     assert_normalizes_or_rejects(build(options), payload, CONTEXT, REASONS)
+
+
+def test_outputs_encode_back_to_the_frames_they_came_from() -> None:
+    """Vendor header stripped, two BSMs in one payload: each state's air_message is its own frame's octets."""
+    payload = csae_payloads()["BSM"]
+    states = build(OPTIONS)(payload, CONTEXT)
+    frames = split_vendor_frames(payload, VendorFraming()).frames
+    assert [encode_v1(vehicle_state_to_proto(s)) for s in states if isinstance(s, VehicleState)] == list(frames)
