@@ -11,18 +11,21 @@ counters) are released in sequence order:
   `window_ms` (gateway clock), or more than `max_held` frames are held for the stream; then the stream
   skips to its lowest held number (the skipped numbers are counted in `gaps`) and releases in order;
 - a frame numbered at or below the last released one came too late to be reordered: it is forwarded at
-  once and counted in `late` (fusion accepts out-of-sequence data; exact re-deliveries never get here,
-  the pipeline drops them);
+  once, counted in `late` and flagged (fusion accepts out-of-sequence data; exact re-deliveries never get
+  here, the pipeline drops them);
 - a lower number with a newer source time than the last released frame is a counter restart (the sensor
   rebooted, or a 32-bit counter wrapped): the stream releases what it holds and restarts its numbering.
 
 Unnumbered streams (the radar format has no frame counter) cannot reveal a gap, and holding them would add
 the window to every frame's latency, so they are never held: a frame whose source time is older than the
-stream's newest is forwarded and counted in `late`. Vehicle states and signal timing are passed through
+stream's newest is forwarded, counted in `late` and flagged. Vehicle states and signal timing are passed through
 (a BSM topic carries many vehicles, each with its own counter).
 
 `window_ms` 0 never holds (gaps are skipped at once, late frames still counted): the setting for workers of
 an MQTT shared subscription, where each worker sees only part of a stream and gaps are the normal case.
+
+A frame forwarded late carries `OUT_OF_ORDER_FLAG` ("out_of_order") in `provenance.flags` (on a copy: the
+pushed message is not changed), so that consumers can tell it from one released in order.
 
 Bounds: at most `max_held` frames per stream are held, and at most `max_streams` streams are tracked; the
 least recently seen stream is forgotten first, releasing what it holds. Each released item carries the
@@ -33,13 +36,16 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Generic, TypeAlias, TypeVar
+from typing import Final, Generic, TypeAlias, TypeVar
 
 from v2x.roadside.v1 import perception_pb2
 
 from gateway.adapters.base import Canonical
 
-__all__ = ["OrderingStats", "Released", "ReorderWindow"]
+__all__ = ["OUT_OF_ORDER_FLAG", "OrderingStats", "Released", "ReorderWindow"]
+
+OUT_OF_ORDER_FLAG: Final = "out_of_order"
+"""In provenance.flags of a frame forwarded after a newer frame of its stream (too late to reorder)."""
 
 T = TypeVar("T")
 Released: TypeAlias = tuple[str, Canonical, T]
@@ -104,10 +110,10 @@ class ReorderWindow(Generic[T]):
             if not stream.held:
                 self._holding.discard(key)
         else:
-            released.append(item)
             if message.time_unix_ms < stream.last_time_unix_ms:
-                self.stats.late += 1
+                released.append(self._late(item))
             else:
+                released.append(item)
                 stream.last_time_unix_ms = message.time_unix_ms
         return released
 
@@ -161,8 +167,17 @@ class ReorderWindow(Generic[T]):
             while stream.held:
                 released += self._skip_gap(stream)
             return released + self._release(stream, item, sequence, time_unix_ms)
+        return [self._late(item)]
+
+    def _late(self, item: Released[T]) -> Released[T]:
+        """Count a late frame and flag it (on a copy) as out of order."""
         self.stats.late += 1
-        return [item]
+        field_name, message, token = item
+        assert isinstance(message, perception_pb2.PerceptionFrame)  # only frames are ever held back or late
+        flagged = perception_pb2.PerceptionFrame()
+        flagged.CopyFrom(message)
+        flagged.provenance.flags.append(OUT_OF_ORDER_FLAG)
+        return (field_name, flagged, token)
 
     def _release(self, stream: _Stream[T], item: Released[T], sequence: int, time_unix_ms: int) -> list[Released[T]]:
         stream.last_sequence = sequence
