@@ -39,6 +39,7 @@ import os
 import subprocess
 import tempfile
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,6 +81,10 @@ class Sensor:
     """One RSU and the error model of its object list (ENU metres, degrees clockwise from north, ms).
 
     Standard deviations along (radial) and across (tangential) the line of sight are ``a + b * range_m``.
+    ``clutter_gate_probability`` is the chance per frame that clutter falls in a track's gate: what keeps a
+    ghost track alive between its (recurring) clutter detections, and what the RSU's tracker assumes when it
+    computes each track's existence probability (:func:`existence_update`), together with its detection
+    probabilities and ``track_survival_probability`` per frame.
     """
 
     name: str
@@ -104,6 +109,8 @@ class Sensor:
     offset_error_ms: float
     phase_ms: int
     class_confidence: float
+    clutter_gate_probability: float = 0.5
+    track_survival_probability: float = 0.98
 
     def covers(self, positions_m: FloatArray, margin_m: float = 0.0) -> BoolArray:
         """``(n,)`` whether positions ``(n, 2)`` are in the field of view (dilated by ``margin_m``)."""
@@ -554,7 +561,54 @@ class _RsuState:
     misses: IntArray
     drivers: FloatArray
     next_id: int = 1
-    ghosts: FloatArray = field(default_factory=lambda: np.zeros((0, 5)))  # east, north, v_e, v_n, id
+    ghosts: FloatArray = field(default_factory=lambda: np.zeros((0, 6)))  # east, north, v_e, v_n, id, existence
+    existence: FloatArray = field(default_factory=lambda: np.zeros(0))  # per object of the truth
+    hit_rng: np.random.Generator = field(default_factory=lambda: np.random.default_rng(0))
+
+
+EXISTENCE_PRIOR = 0.5
+"""Existence probability an RSU tracker gives a track started from one detection (there is no prediction to
+compare the first detection with); the updates start with the next frame."""
+
+
+GATE_CHI2 = 9.21
+"""An RSU tracker's gate: normalized innovation squared below the 99 % quantile of chi-square with 2 dof."""
+
+
+def existence_update(
+    prior: FloatArray, hit: BoolArray, innovation2: FloatArray, detection_probability: FloatArray, sensor: Sensor
+) -> FloatArray:
+    """An RSU tracker's existence probability after one frame, as an IPDA tracker (Musicki et al. 1994) keeps it.
+
+    The track survives the frame with ``track_survival_probability``. A detection in its gate (``hit``, at
+    normalized innovation squared ``innovation2``) has likelihood ``P_d N(z; z_pred, S)`` if the object is
+    real and ``clutter_gate_probability / V_gate`` (clutter uniform over the gate) if not: likelihood ratio
+    ``P_d / p_g * (G / 2) * exp(-d^2 / 2)`` with ``G`` = :data:`GATE_CHI2`. A miss has ratio
+    ``(1 - P_d) / (1 - p_g)``. The same rule runs for every track of the RSU, real or ghost; only their
+    detection sequences differ. Shapes ``(n,)``.
+    """
+    predicted = sensor.track_survival_probability * prior
+    pg = sensor.clutter_gate_probability
+    closeness = 0.5 * GATE_CHI2 * np.exp(-0.5 * np.minimum(innovation2, GATE_CHI2))
+    ratio = np.where(hit, detection_probability / pg * closeness, (1.0 - detection_probability) / (1.0 - pg))
+    odds = predicted / (1.0 - predicted) * ratio
+    return np.asarray(odds / (1.0 + odds))
+
+
+def real_innovations(rng: np.random.Generator, count: int) -> FloatArray:
+    """``(count,)`` normalized innovations squared of a real object's detections: chi-square, 2 dof (mean 2)."""
+    return np.asarray(rng.exponential(2.0, count))
+
+
+def clutter_innovations(rng: np.random.Generator, count: int) -> FloatArray:
+    """``(count,)`` the same for clutter in the gate: uniform over the gate ellipse, so uniform in ``[0, G]``."""
+    return np.asarray(rng.uniform(0.0, GATE_CHI2, count))
+
+
+def _tracker_detection_probability(sensor: Sensor, reported_classes: NDArray[np.int16]) -> FloatArray:
+    """``(n,)`` the RSU tracker's own detection probability for each track, by the class it reports."""
+    vru = np.isin(reported_classes, (*_VRU_CLASSES, int(ObjectClass.UNKNOWN)))
+    return np.where(vru, sensor.vru_detection_probability, sensor.detection_probability)
 
 
 def _line_of_sight_covariance(sensor: Sensor, offset_m: FloatArray) -> tuple[FloatArray, FloatArray]:
@@ -569,8 +623,9 @@ def _line_of_sight_covariance(sensor: Sensor, offset_m: FloatArray) -> tuple[Flo
 
 def _rsu_frame(
     sensor: Sensor, state: _RsuState, truth: Truth, time_ms: int, rng: np.random.Generator
-) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, IntArray, NDArray[np.int16]]:
-    """One frame's estimates: positions, velocities, position and velocity covariances, local ids, classes."""
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray, IntArray, NDArray[np.int16], FloatArray]:
+    """One frame's estimates: positions, velocities, position and velocity covariances, local ids, classes,
+    and the RSU tracker's existence probability of each (:func:`existence_update` over its own history)."""
     ids, pos, vel = truth.at(time_ms)
     inside = np.zeros(len(truth.names), dtype=bool)
     inside[ids] = sensor.covers(pos)
@@ -586,6 +641,15 @@ def _rsu_frame(
     state.local_id[new] = np.arange(state.next_id, state.next_id + int(new.sum()))
     state.next_id += int(new.sum())
     state.drivers[new] = rng.normal(size=(int(new.sum()), 4))
+    tracked = (state.local_id >= 0) & ~new
+    state.existence[new] = EXISTENCE_PRIOR
+    state.existence[tracked] = existence_update(
+        state.existence[tracked],
+        reported[tracked],
+        real_innovations(state.hit_rng, int(tracked.sum())),
+        _tracker_detection_probability(sensor, _reported_class(sensor, classes[tracked])),
+        sensor,
+    )
     rows = np.flatnonzero(reported)
     at = {int(k): j for j, k in enumerate(ids.tolist())}
     where = np.array([at[int(k)] for k in rows], dtype=np.int64)
@@ -595,7 +659,7 @@ def _rsu_frame(
     est_pos = pos[where] + np.asarray(sensor.bias_m) + error
     est_vel = vel[where] + sensor.velocity_std_mps * state.drivers[rows, 2:]
     velocity_cov = np.broadcast_to(np.eye(2) * sensor.velocity_std_mps**2, (len(rows), 2, 2))
-    ghost_pos, ghost_vel, ghost_ids = _ghosts(sensor, state, rng)
+    ghost_pos, ghost_vel, ghost_ids, ghost_existence = _ghosts(sensor, state, rng)
     n_ghosts = len(ghost_ids)
     ghost_cov = np.broadcast_to(np.eye(2) * max(stds.max(initial=0.5), 0.5) ** 2, (n_ghosts, 2, 2))
     return (
@@ -607,6 +671,7 @@ def _rsu_frame(
         np.concatenate([_reported_class(sensor, classes[rows]), np.full(n_ghosts, int(ObjectClass.UNKNOWN))]).astype(
             np.int16
         ),
+        np.concatenate([state.existence[rows], ghost_existence]),
     )
 
 
@@ -618,9 +683,23 @@ def _reported_class(sensor: Sensor, classes: NDArray[np.int16]) -> NDArray[np.in
     return np.where(vru, int(ObjectClass.UNKNOWN), int(ObjectClass.VEHICLE)).astype(np.int16)
 
 
-def _ghosts(sensor: Sensor, state: _RsuState, rng: np.random.Generator) -> tuple[FloatArray, FloatArray, IntArray]:
-    """Clutter: ghost tracks born uniformly in the field of view, near static, with geometric lifetimes."""
+def _ghosts(
+    sensor: Sensor, state: _RsuState, rng: np.random.Generator
+) -> tuple[FloatArray, FloatArray, IntArray, FloatArray]:
+    """Clutter: ghost tracks born uniformly in the field of view, near static, with geometric lifetimes.
+
+    A ghost is the RSU tracker's track of a clutter detection; it is reported every frame while it lives,
+    but its gate holds a (recurring) clutter detection only with ``clutter_gate_probability`` per frame
+    (drawn from ``state.hit_rng``, so the rest of the scene is the same as without existence probabilities),
+    and its existence probability follows :func:`existence_update` like any other track's.
+    """
     ghosts = state.ghosts[rng.random(len(state.ghosts)) >= 1.0 / sensor.clutter_life_frames]
+    hits = state.hit_rng.random(len(ghosts)) < sensor.clutter_gate_probability
+    unknown = np.full(len(ghosts), int(ObjectClass.UNKNOWN), np.int16)
+    innovations = clutter_innovations(state.hit_rng, len(ghosts))
+    ghosts[:, 5] = existence_update(
+        ghosts[:, 5], hits, innovations, _tracker_detection_probability(sensor, unknown), sensor
+    )
     born = int(rng.poisson(sensor.clutter_per_frame))
     if born:
         r = sensor.range_m * np.sqrt(rng.random(born))
@@ -630,11 +709,12 @@ def _ghosts(sensor: Sensor, state: _RsuState, rng: np.random.Generator) -> tuple
         north = sensor.position_m[1] + r * np.cos(bearing)
         ids = np.arange(state.next_id, state.next_id + born, dtype=np.float64)
         state.next_id += born
-        fresh = np.stack([east, north, *rng.normal(0.0, 0.5, (2, born)), ids], axis=1)
+        fresh = np.stack([east, north, *rng.normal(0.0, 0.5, (2, born)), ids, np.zeros(born)], axis=1)
+        fresh[:, 5] = EXISTENCE_PRIOR
         ghosts = np.concatenate([ghosts, fresh])
     ghosts[:, :2] += ghosts[:, 2:4] * (STEP_MS / 1000.0)
     state.ghosts = ghosts
-    return ghosts[:, :2].copy(), ghosts[:, 2:4].copy(), ghosts[:, 4].astype(np.int64)
+    return ghosts[:, :2].copy(), ghosts[:, 2:4].copy(), ghosts[:, 4].astype(np.int64), ghosts[:, 5].copy()
 
 
 def _observe_rsu(
@@ -643,14 +723,16 @@ def _observe_rsu(
     """Every frame of one RSU as an Arrival (domain frame -> roadlink.fusion.convert), and the object count."""
     k = len(truth.names)
     state = _RsuState(np.full(k, -1, np.int64), np.zeros(k, np.int64), rng.normal(size=(k, 4)))
+    state.existence = np.full(k, EXISTENCE_PRIOR)
+    state.hit_rng = np.random.default_rng([config.seed, 2000, zlib.crc32(sensor.name.encode())])
     offset_estimate_ms = sensor.clock_skew_ms + round(float(rng.normal(0.0, sensor.offset_error_ms)))
     arrivals, objects = [], 0
     for sequence, t in enumerate(range(start_ms + sensor.phase_ms, end_ms, STEP_MS)):
-        positions, velocities, position_cov, velocity_cov, local_ids, classes = _rsu_frame(sensor, state, truth, t, rng)
+        estimates = _rsu_frame(sensor, state, truth, t, rng)
         receive = t + round(sensor.latency_ms + float(rng.exponential(sensor.latency_jitter_ms)))
         frame = _perception_frame(
             sensor, config.origin, t + sensor.clock_skew_ms, sequence, receive, offset_estimate_ms,
-            (positions, velocities, position_cov, velocity_cov, local_ids, classes),
+            estimates,
         )  # fmt: skip
         detections = detections_from_frames([frame], config.origin, SourceKind.RSU_OBJECT_LIST)
         if not len(detections):
@@ -669,9 +751,9 @@ def _perception_frame(
     sequence: int,
     receive_ms: int,
     offset_estimate_ms: int,
-    estimates: tuple[FloatArray, FloatArray, FloatArray, FloatArray, IntArray, NDArray[np.int16]],
+    estimates: tuple[FloatArray, FloatArray, FloatArray, FloatArray, IntArray, NDArray[np.int16], FloatArray],
 ) -> PerceptionFrame:
-    positions, velocities, position_cov, velocity_cov, local_ids, classes = estimates
+    positions, velocities, position_cov, velocity_cov, local_ids, classes, existence = estimates
     lat, lon, height = origin.to_geodetic(positions[:, 0], positions[:, 1], np.zeros(len(positions)))
     heading, speed = enu_velocity_to_heading_speed(velocities[:, 0], velocities[:, 1])
     objects = tuple(
@@ -684,6 +766,7 @@ def _perception_frame(
             heading_deg=float(heading[j]),
             position_covariance=_cov2d(position_cov[j]),
             velocity_covariance=_cov2d(velocity_cov[j]),
+            existence_probability=float(existence[j]),
         )
         for j in range(len(positions))
     )

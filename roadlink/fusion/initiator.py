@@ -11,8 +11,10 @@ object the other source cannot see (occluded, too small for its detector) is con
 
 A track that only one source has ever reported, and whose latest reported existence probability (the
 source tracker's own confidence that the object is real: SDSM / CPM ``objectConfidence``) is below
-``min_single_source_existence``, is held back too, for as long as that holds: a single RSU's clutter
-track, where no other sensor can contradict it, is confirmed only once its own tracker believes in it.
+``min_single_source_existence``, is held back too, while that holds and for at most
+``existence_wait_steps`` steps: a single RSU's clutter track, where no other sensor can contradict it, is
+confirmed only once its own tracker believes in it (a real object the source keeps reporting with little
+confidence, e.g. a pedestrian a radar sees every other frame, is confirmed at the end of the wait).
 Tracks without a reported existence probability (NaN) are confirmed by M-of-N alone.
 
 Detections of the kinds in ``confirm_immediately`` (by default vehicle self-reports, which are
@@ -45,6 +47,7 @@ class MOfNInitiator:
         corroboration_steps: Steps a tentative track may wait for a covering source that has not reported it.
         min_single_source_existence: Reported existence probability a track seen by one source only needs
             to be confirmed (module docstring); None disables the check.
+        existence_wait_steps: Steps (from its creation) a track may be held back for a low existence probability.
     """
 
     m: int = 2
@@ -53,6 +56,7 @@ class MOfNInitiator:
     confirm_immediately: frozenset[SourceKind] = frozenset({SourceKind.VEHICLE_SELF_REPORT})
     corroboration_steps: int = 25
     min_single_source_existence: float | None = 0.9
+    existence_wait_steps: int = 40
 
     def __post_init__(self) -> None:
         """Validate ``m`` and ``n``."""
@@ -118,7 +122,8 @@ class MOfNInitiator:
         if threshold is None:
             return np.zeros(len(table), dtype=bool)
         single = np.bitwise_count(table.sources_seen) <= 1
-        return np.asarray(single & (table.existence_probability < threshold))
+        young = table.age_steps < self.existence_wait_steps
+        return np.asarray(single & young & (table.existence_probability < threshold))
 
     def failed(self, table: TrackTable) -> BoolArray:
         """``(N,)`` tentative tracks at least ``n`` steps old with fewer than ``m`` hits in their latest ``n``."""

@@ -147,6 +147,20 @@ def test_single_source_track_waits_for_its_reported_existence() -> None:
     assert not disabled.doubted(table).any()
 
 
+def test_single_source_doubt_ends_after_the_wait() -> None:
+    """A source that never grows confident in a track it keeps reporting is overruled after the wait."""
+    initiator = MOfNInitiator(m=2, n=3, min_single_source_existence=0.9, existence_wait_steps=5)
+    table = TrackTable()
+    initiator.initiate(table, _detections([SourceKind.RSU_OBJECT_LIST]), np.array([0]), 1, step=1, scan=1)
+    table.sources_seen[:] = 1
+    table.existence_probability[:] = 0.5
+    confirmed = []
+    for _ in range(6):
+        initiator.record_step(table, np.ones(1, dtype=bool))
+        confirmed.append(bool(table.confirmed[0]))
+    assert confirmed == [False, False, False, False, True, True]
+
+
 def test_tracker_confirms_single_rsu_tracks_by_reported_existence() -> None:
     """Through the tracker: a lone RSU track reported at 0.3 stays unconfirmed, at 0.97 or unreported it confirms."""
     from roadlink.fusion import Tracker, TrackerConfig
