@@ -8,7 +8,12 @@
             async for situation in feed:                   # area follows the published position
                 ...
 
-`publish_state` and `follow_situation` reconnect by themselves (see `VehiclePublisher` and `SituationFeed`).
+        async with client.follow_roadside("rsu-17.example:443") as rsu:  # what the nearby RSU broadcasts
+            async for update in rsu:                       # map, SPaT, fused objects, advisories, RSI
+                ...
+
+`publish_state`, `follow_situation` and `follow_roadside` reconnect by themselves (see `VehiclePublisher`,
+`SituationFeed` and `RoadsideFeed`).
 The lower-level `publisher()` and `situation(area)` open one plain stream each, without reconnects.
 Every failure reaches the caller as `ServiceError` with a `StatusCode`, never as `grpc.RpcError`.
 """
@@ -17,12 +22,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from types import TracebackType
 from typing import Self
 
 import grpc
 from grpc import aio
+from v2x.cloud.v1 import downlink_service_pb2_grpc as dl_grpc
 from v2x.cloud.v1 import vehicle_service_pb2 as vs_pb2
 from v2x.cloud.v1 import vehicle_service_pb2_grpc as vs_grpc
 
@@ -33,6 +39,7 @@ from roadlink.domain.vehicle import VehicleState
 from roadlink.sdk.core import ClientCore, open_channel, translate_error
 from roadlink.sdk.feed import SituationFeed
 from roadlink.sdk.publisher import PublishStats, VehiclePublisher
+from roadlink.sdk.roadside_feed import RoadsideFeed
 from roadlink.wire.convert import area_to_proto, situation_from_proto, vehicle_state_to_proto
 
 __all__ = ["PublishResult", "SituationSubscription", "StatePublisher", "VehicleClient"]
@@ -117,6 +124,7 @@ class VehicleClient(ClientCore):
         self._channel: aio.Channel | None = None
         self._publisher: VehiclePublisher | None = None
         self._feeds: set[SituationFeed] = set()
+        self._roadside_feeds: set[RoadsideFeed] = set()
         self._positions: dict[bytes, Position] = {}
         self._last_position: Position | None = None
 
@@ -150,6 +158,8 @@ class VehicleClient(ClientCore):
         """Close every feed, send pending states (best effort), end the publisher and close the channel."""
         for feed in list(self._feeds):
             await feed.close()
+        for roadside in list(self._roadside_feeds):
+            await roadside.close()
         if self._publisher is not None:
             await self._publisher.close()  # kept (closed) so `publish_stats` still tells what was sent
         if self._channel is not None:
@@ -184,6 +194,8 @@ class VehicleClient(ClientCore):
         self._last_position = state.position
         for feed in self._feeds:
             feed.observe(state)
+        for roadside in self._roadside_feeds:
+            roadside.observe(state)
 
     def follow_situation(
         self,
@@ -221,6 +233,49 @@ class VehicleClient(ClientCore):
         )
         self._feeds.add(feed)
         feed.on_close(self._feeds.discard)
+        feed.start()
+        return feed
+
+    def follow_roadside(
+        self,
+        target: str,
+        *,
+        position: Position | None = None,
+        vehicle_id: bytes | None = None,
+        move_threshold_m: float = 5.0,
+        idle_timeout_s: float | None = None,
+        max_buffered: int = 256,
+        default_validity_s: float = 60.0,
+    ) -> RoadsideFeed:
+        """Receive what the roadside node at `target` (host:port) broadcasts to vehicles near it: its fused
+        object list, signal timing, lane map, and the cloud's advisories and road-side information.
+
+        The node is reached on a channel of its own, with this client's TLS credentials, token and reconnect
+        policy. `position` defaults to the last position published (of `vehicle_id`, when given); the node
+        is told each new published position more than `move_threshold_m` from the last one it got. See
+        `RoadsideFeed` for buffering, `idle_timeout_s`, `default_validity_s` and resumption.
+        """
+        start = position
+        if start is None:
+            start = self._last_position if vehicle_id is None else self._positions.get(vehicle_id)
+        if start is None:
+            raise ValueError("no position yet: publish a state first, or pass position=")
+        self._stub()  # fail early when not connected
+        options = replace(self.options, target=target)
+        channel = open_channel(options)
+        feed = RoadsideFeed(
+            lambda: dl_grpc.VehicleDownlinkServiceStub(channel).WatchRoadside(metadata=options.metadata()),
+            start,
+            policy=options.reconnect,
+            vehicle_id=vehicle_id,
+            move_threshold_m=move_threshold_m,
+            idle_timeout_s=idle_timeout_s,
+            max_buffered=max_buffered,
+            default_validity_s=default_validity_s,
+            close_transport=channel.close,
+        )
+        self._roadside_feeds.add(feed)
+        feed.on_close(self._roadside_feeds.discard)
         feed.start()
         return feed
 

@@ -21,22 +21,46 @@ import concurrent.futures
 import threading
 from collections.abc import Coroutine, Iterator
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, Generic, Protocol, Self, TypeVar
 
 from roadlink.domain.errors import ServiceError, StatusCode
+from roadlink.domain.perception import PerceptionFrame
+from roadlink.domain.signal import SignalPhaseAndTiming
+from roadlink.domain.situation import Advisory
 from roadlink.domain.spatial import Circle, Position
 from roadlink.domain.vehicle import VehicleState
 from roadlink.sdk.client import VehicleClient
 from roadlink.sdk.core import ClientCore
 from roadlink.sdk.feed import SituationFeed
+from roadlink.sdk.lane_map import RoadsideMap
 from roadlink.sdk.publisher import PublishStats
+from roadlink.sdk.road_info import RoadSideInfo
+from roadlink.sdk.roadside_feed import RoadsideFeed, RoadsideUpdate
 from roadlink.sdk.situation import Situation
 
-__all__ = ["SyncSituationFeed", "SyncVehicleClient"]
+__all__ = ["SyncRoadsideFeed", "SyncSituationFeed", "SyncVehicleClient"]
 
 _T = TypeVar("_T")
+_U = TypeVar("_U")
+_U_co = TypeVar("_U_co", covariant=True)
 _CALL_TIMEOUT_S = 10.0
 _STOP_TIMEOUT_S = 5.0
+
+
+class _AsyncFeed(Protocol[_U_co]):
+    """What the sync feeds need of an async feed (`SituationFeed`, `RoadsideFeed`)."""
+
+    @property
+    def closed(self) -> bool: ...
+    @property
+    def reconnects(self) -> int: ...
+    @property
+    def moves(self) -> int: ...
+    @property
+    def dropped_updates(self) -> int: ...
+    def __aiter__(self) -> Self: ...
+    async def __anext__(self) -> _U_co: ...
+    async def close(self) -> None: ...
 
 
 class _LoopThread:
@@ -173,6 +197,34 @@ class SyncVehicleClient(ClientCore):
 
         return SyncSituationFeed(self._run(start()), self._require_runner(), timeout_s=timeout_s)
 
+    def follow_roadside(
+        self,
+        target: str,
+        *,
+        position: Position | None = None,
+        vehicle_id: bytes | None = None,
+        move_threshold_m: float = 5.0,
+        idle_timeout_s: float | None = None,
+        max_buffered: int = 256,
+        default_validity_s: float = 60.0,
+        timeout_s: float = 10.0,
+    ) -> SyncRoadsideFeed:
+        """Receive what the roadside node at `target` broadcasts, as `VehicleClient.follow_roadside`;
+        `timeout_s` is how long iterating waits for each update."""
+
+        async def start() -> RoadsideFeed:
+            return self._engine.follow_roadside(
+                target,
+                position=position,
+                vehicle_id=vehicle_id,
+                move_threshold_m=move_threshold_m,
+                idle_timeout_s=idle_timeout_s,
+                max_buffered=max_buffered,
+                default_validity_s=default_validity_s,
+            )
+
+        return SyncRoadsideFeed(self._run(start()), self._require_runner(), timeout_s=timeout_s)
+
     def _require_runner(self) -> _LoopThread:
         if self._runner is None:
             raise RuntimeError("SyncVehicleClient is not connected; use `with SyncVehicleClient(...)` or connect()")
@@ -187,24 +239,14 @@ class SyncVehicleClient(ClientCore):
         return runner.run(coro, self.call_timeout_s)
 
 
-class SyncSituationFeed:
-    """Blocking iterator of `Situation` updates; a context manager that closes the subscription.
+class _SyncFeed(Generic[_U]):
+    """Blocking iteration over an async feed running on the client's loop thread (shared by the sync feeds)."""
 
-    `next(timeout_s)` (and iteration, with the feed's `timeout_s`) raises ServiceError(DEADLINE_EXCEEDED)
-    when no update arrives in time; the feed stays usable and the next call goes on waiting for the same
-    update. Iteration ends after `close`.
-    """
-
-    def __init__(self, feed: SituationFeed, runner: _LoopThread, *, timeout_s: float) -> None:
+    def __init__(self, feed: _AsyncFeed[_U], runner: _LoopThread, *, timeout_s: float) -> None:
         self._feed = feed
         self._runner = runner
         self.timeout_s = timeout_s
-        self._pending: concurrent.futures.Future[Situation | None] | None = None
-
-    @property
-    def area(self) -> Circle:
-        """The area watched now."""
-        return self._feed.area
+        self._pending: concurrent.futures.Future[_U | None] | None = None
 
     @property
     def reconnects(self) -> int:
@@ -213,7 +255,7 @@ class SyncSituationFeed:
 
     @property
     def moves(self) -> int:
-        """How many times the area was moved to follow the vehicle."""
+        """How many times the feed followed the vehicle to a new position."""
         return self._feed.moves
 
     @property
@@ -221,22 +263,22 @@ class SyncSituationFeed:
         """Updates dropped because the buffer was full."""
         return self._feed.dropped_updates
 
-    def next(self, timeout_s: float | None = None) -> Situation:
+    def next(self, timeout_s: float | None = None) -> _U:
         """The next update; StopIteration after `close`; ServiceError on timeout or when the feed failed."""
         if self._pending is None:
             if self._feed.closed:
                 raise StopIteration
             self._pending = self._runner.submit(_next_or_none(self._feed))
-        situation = _result(self._pending, self.timeout_s if timeout_s is None else timeout_s, cancel=False)
+        update = _result(self._pending, self.timeout_s if timeout_s is None else timeout_s, cancel=False)
         self._pending = None
-        if situation is None:
+        if update is None:
             raise StopIteration
-        return situation
+        return update
 
-    def __iter__(self) -> Iterator[Situation]:
+    def __iter__(self) -> Iterator[_U]:
         return self
 
-    def __next__(self) -> Situation:
+    def __next__(self) -> _U:
         return self.next()
 
     def close(self) -> None:
@@ -254,7 +296,79 @@ class SyncSituationFeed:
         self.close()
 
 
-async def _next_or_none(feed: SituationFeed) -> Situation | None:
+class SyncSituationFeed(_SyncFeed[Situation]):
+    """Blocking iterator of `Situation` updates; a context manager that closes the subscription.
+
+    `next(timeout_s)` (and iteration, with the feed's `timeout_s`) raises ServiceError(DEADLINE_EXCEEDED)
+    when no update arrives in time; the feed stays usable and the next call goes on waiting for the same
+    update. Iteration ends after `close`.
+    """
+
+    _feed: SituationFeed
+
+    def next(self, timeout_s: float | None = None) -> Situation:
+        """The next update; StopIteration after `close`; ServiceError on timeout or when the feed failed."""
+        return super().next(timeout_s)
+
+    @property
+    def area(self) -> Circle:
+        """The area watched now."""
+        return self._feed.area
+
+
+class SyncRoadsideFeed(_SyncFeed[RoadsideUpdate]):
+    """Blocking iterator of `RoadsideUpdate`s from a roadside node, with its current picture (`map`,
+    `signal_of`, `latest_frame`, `advisories`, `road_side_infos`; see `RoadsideFeed`). Timeouts and closing
+    as `SyncSituationFeed`.
+    """
+
+    _feed: RoadsideFeed
+
+    def next(self, timeout_s: float | None = None) -> RoadsideUpdate:
+        """The next update; StopIteration after `close`; ServiceError on timeout or when the feed failed."""
+        return super().next(timeout_s)
+
+    @property
+    def position(self) -> Position:
+        """The vehicle position the node was last told."""
+        return self._feed.position
+
+    @property
+    def repeats_suppressed(self) -> int:
+        """Advisories and road-side information sent again after a reconnect and held back."""
+        return self._feed.repeats_suppressed
+
+    @property
+    def map(self) -> RoadsideMap | None:
+        """The newest lane map the node sent."""
+        return self._feed.map
+
+    @property
+    def latest_frame(self) -> PerceptionFrame | None:
+        """The newest fused object list the node sent."""
+        return self._feed.latest_frame
+
+    @property
+    def signal_timings(self) -> tuple[SignalPhaseAndTiming, ...]:
+        """The newest signal timing of each intersection."""
+        return self._feed.signal_timings
+
+    def signal_of(self, intersection_id: int) -> SignalPhaseAndTiming | None:
+        """The newest signal timing of one intersection, if the node sent one."""
+        return self._feed.signal_of(intersection_id)
+
+    @property
+    def advisories(self) -> tuple[Advisory, ...]:
+        """Advisories received and still valid now."""
+        return self._feed.advisories
+
+    @property
+    def road_side_infos(self) -> tuple[RoadSideInfo, ...]:
+        """Road-side information received and still valid now."""
+        return self._feed.road_side_infos
+
+
+async def _next_or_none(feed: _AsyncFeed[_U]) -> _U | None:
     try:
         return await anext(feed)
     except StopAsyncIteration:

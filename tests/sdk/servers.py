@@ -30,6 +30,7 @@ from roadlink.domain.situation import SituationUpdate
 from roadlink.wire.auth import BearerTokenInterceptor
 from roadlink.wire.convert import signal_to_proto, situation_to_proto
 from roadlink.wire.status import DomainErrorInterceptor
+from roadside.node import RoadsideNode
 
 __all__ = ["BackgroundServer", "BearerAuth", "ScriptedServicer", "SelfSignedCert", "TestServer", "make_cert"]
 
@@ -145,10 +146,10 @@ class TestServer:
 
 
 class BackgroundServer:
-    """Runs an async context manager (a CloudNode or a TestServer) on its own event loop in a thread, so
+    """Runs an async context manager (a CloudNode, RoadsideNode or TestServer) on its own event loop in a thread, so
     blocking code (the sync client, a subprocess wait) can use it. A context manager itself."""
 
-    def __init__(self, server: CloudNode | TestServer) -> None:
+    def __init__(self, server: CloudNode | RoadsideNode | TestServer) -> None:
         self.server = server
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="test-server-loop", daemon=True)

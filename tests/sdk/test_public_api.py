@@ -63,6 +63,10 @@ def _types_users_meet() -> dict[type, str]:
     seen: dict[type, str] = {}
     for name in roadlink.sdk.__all__:
         exported = getattr(roadlink.sdk, name)
+        if isinstance(exported, types.UnionType):  # a type alias: the classes it names
+            for cls in _classes_in(exported):
+                seen.setdefault(cls, name)
+            continue
         members = list(_public_members(exported)) if isinstance(exported, type) else [exported]
         for member in members:
             if member is exported and isinstance(exported, type) and not dataclasses.is_dataclass(exported):
@@ -83,6 +87,7 @@ def test_every_roadlink_type_in_a_public_signature_is_exported() -> None:
 
     assert missing == {}
     assert roadlink.sdk.Situation in met  # the scan does reach the feeds' element type
+    assert roadlink.sdk.RoadSideInfo in met  # and the members of a type alias
 
 
 def test_no_public_signature_mentions_grpc_or_protobuf() -> None:
