@@ -3,6 +3,21 @@
 roadlink demo [--mqtt-url URL] [--speed X] [--duration S] [--loop]
 roadlink gateway|roadside|cloud [--config FILE]     (settings also from ROADLINK_<TIER>_* env vars)
 roadlink replay --mqtt-url URL [--topic T] [--speed X] [--loop]
+roadlink decode [HEX | --file F] [--standard j2735|csae53|etsi] [--vendor-header] [--offset N] [--v1]
+                [--reference-ms MS]
+roadlink encode --file F [--v1] [--standard j2735|csae53|etsi]
+
+`decode` of a J2735 capture without --v1 prints `roadlink.codec.field_tools.decode_hex`'s document. Otherwise
+(CSAE 53, ETSI, or --v1) it prints one document for the payload:
+
+    {"standard": ..., "frames": [{"message": "BSM", "frame_hex": ..., "raw": JER (J2735, CSAE; not with --v1),
+                                  "v1_type": "v2x.vehicle.v1.VehicleState", "v1": [proto JSON, ...]}, ...]}
+
+A CSAE payload with --vendor-header is split by its vendor envelope (default `VendorFraming`) into its frames.
+Each v1 message carries its frame in provenance.air_message, so `encode --v1` of the document gives back every
+frame's octets exactly, also after the v1 fields were edited (see `roadlink.codec.lossless`); a v1 message
+written without air_message needs --standard. `encode` prints one hex line per frame: from "raw" (J2735, CSAE)
+unless --v1 is given or there is no raw, and from "frame_hex" for a frame with neither.
 """
 
 from __future__ import annotations
@@ -10,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import logging
 import signal
 import sys
@@ -17,6 +33,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from roadlink.domain.errors import ConfigurationError, ValidationError
+
+STANDARDS = ("j2735", "csae53", "etsi")
 
 __all__ = ["main"]
 
@@ -41,31 +59,39 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("--topic", default=None, help="topic (default rsu/<device>/radar/radar0)")
     replay.add_argument("--speed", type=float, default=1.0)
     replay.add_argument("--loop", action="store_true")
-    decode = sub.add_parser("decode", help="decode a captured J2735 frame (hex or binary file) to JSON")
+    decode = sub.add_parser("decode", help="decode a captured air-side message (hex or binary file) to JSON")
     decode.add_argument("hex", nargs="?", help="hex payload (spaces allowed); or use --file")
     decode.add_argument("--file", type=Path, help="binary capture file")
     decode.add_argument("--offset", type=int, default=None, help="octet where the MessageFrame starts")
     decode.add_argument("--reference-ms", type=int, default=None, help="unix ms that resolves partial times (now)")
-    encode = sub.add_parser("encode", help="encode the JSON printed by `roadlink decode` back to a hex frame")
+    decode.add_argument("--standard", choices=STANDARDS, default="j2735", help="message family (default j2735)")
+    decode.add_argument("--vendor-header", action="store_true", help="CSAE: the payload has the vendor envelope")
+    decode.add_argument("--v1", action="store_true", help="print the v1 messages only (they encode back exactly)")
+    encode = sub.add_parser("encode", help="encode the JSON printed by `roadlink decode` back to hex frames")
     encode.add_argument("--file", type=Path, required=True, help="JSON file ('-' for standard input)")
+    encode.add_argument("--v1", action="store_true", help="encode from the v1 messages, not the raw decode")
+    encode.add_argument("--standard", choices=STANDARDS, default=None, help="for v1 messages without air_message")
     return parser
 
 
 def _decode(args: argparse.Namespace) -> int:
-    import json
-
     from roadlink.codec.field_tools import decode_hex
     from roadlink.domain.clock import now_unix_ms
 
     payload: str | bytes = args.file.read_bytes() if args.file else (args.hex or "")
     reference = args.reference_ms if args.reference_ms is not None else now_unix_ms()
-    print(json.dumps(decode_hex(payload, offset=args.offset, reference_unix_ms=reference), indent=2))
+    if args.standard == "j2735" and not args.v1:
+        print(json.dumps(decode_hex(payload, offset=args.offset, reference_unix_ms=reference), indent=2))
+        return 0
+    from roadlink.codec.air_documents import decode_document
+
+    options = {"offset": args.offset, "vendor_header": args.vendor_header, "v1_only": args.v1}
+    print(json.dumps(decode_document(payload, args.standard, reference, **options), indent=2))
     return 0
 
 
 def _encode(args: argparse.Namespace) -> int:
-    import json
-
+    from roadlink.codec.air_documents import encode_document
     from roadlink.codec.field_tools import encode_json
 
     text = sys.stdin.read() if str(args.file) == "-" else args.file.read_text(encoding="utf-8")
@@ -73,7 +99,13 @@ def _encode(args: argparse.Namespace) -> int:
         document = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ValidationError("not_json", f"{args.file}: {exc}") from exc
-    print(encode_json(document).hex())
+    if isinstance(document, dict) and "frames" in document:
+        frames = encode_document(document, from_v1=args.v1, standard=args.standard)
+    elif args.v1:
+        raise ValidationError("wrong_shape", "--v1 needs a document printed by `roadlink decode --v1`")
+    else:
+        frames = [encode_json(document)]
+    print("\n".join(frame.hex() for frame in frames))
     return 0
 
 

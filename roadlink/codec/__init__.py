@@ -16,6 +16,7 @@ j2735_map        decoded MapData -> v1 MapData
 j2735_perception decoded SDSM / PSM -> PerceptionFrame
 lossless         any air-side message <-> its v1 messages, the original kept in provenance.air_message so that
                  decode -> v1 -> protobuf -> encode gives back the same octets (v1 fields alone without it)
+air_documents    captured J2735 / CSAE / ETSI payload <-> JSON document (raw JER and v1), for the CLI
 field_tools      captured payload -> JSON (raw JER + v1) and back, for `roadlink decode` / `encode`
 errors           DecodeError / EncodeError (both ValidationError)
 """
