@@ -13,7 +13,9 @@ sending object lists, connected cars sending their own state; see that module fo
   ``t_eval``; each RSU's latest object list received by ``now`` and measured by ``t_eval``, extrapolated
   with its own velocities (its objects as tracks, its local ids as track ids); Stone Soup's confirmed
   tracks predicted to ``t_eval``. ``fused live`` is the tracker's own snapshot at ``now`` against the
-  truth at ``now`` (what a subscriber sees).
+  truth at ``now`` (what a subscriber sees). Two sensitivity rows: ``fused, no RSU clutter`` (the same
+  traffic with the RSUs' ghosts switched off) and ``fused, existence ignored`` (the same scene fused
+  without the RSUs' reported existence probabilities, M-of-N confirmation alone).
 - Stone Soup 1.9 (`stonesoup`): the standard GNN composition on the very detections the tracker received,
   released by the same reorder buffer and cut into the same scans (:func:`roadlink.fusion.split_scans`):
   nearly constant velocity (q = 3 m^2/s^3 per axis, roadlink's default for objects of unknown class), a
@@ -460,6 +462,16 @@ def clutter_free_run(scene_config: SceneConfig, config: TrackerConfig) -> dict[s
     return evaluate(scenario, steps, [Plan("fused, no RSU clutter", "zone", fused.outputs)], config.window_ms)
 
 
+def existence_ignored_run(
+    scenario: Scenario, inputs: Sequence[tuple[int, Detections]], config: TrackerConfig
+) -> dict[str, Evaluator]:
+    """Sensitivity: the same scene fused without the RSUs' existence probabilities (M-of-N alone), on the zone."""
+    initiator = dataclasses.replace(config.initiator, min_single_source_existence=None)
+    fused = run_roadlink(inputs, dataclasses.replace(config, initiator=initiator))
+    steps = [now for now, _ in inputs]
+    return evaluate(scenario, steps, [Plan("fused, existence ignored", "zone", fused.outputs)], config.window_ms)
+
+
 # ---- throughput ---------------------------------------------------------------------------------------
 
 
@@ -659,6 +671,7 @@ def accuracy_figures(results: Results) -> dict[str, Figure]:
         "gospa_fused_live": _rounded(results.summary("fused live@zone"), "gospa", 3),
         "gospa_fused_no_clutter": _rounded(clean, "gospa", 3),
         "mota_no_clutter": _rounded(clean, "mota", 4),
+        "mota_existence_ignored": _rounded(results.summary("fused, existence ignored@zone"), "mota", 4),
     }
     for name, counts in results.splits.items():
         prefix = "" if name == "fused" else f"{name}_"
@@ -758,6 +771,7 @@ def score(scenario: Scenario, scene_config: SceneConfig, config: TrackerConfig, 
             plans.append(Plan("stonesoup", sensor.name, stonesoup.outputs))
     evaluators = evaluate(scenario, steps, plans, config.window_ms)
     evaluators |= clutter_free_run(scene_config, config)
+    evaluators |= existence_ignored_run(scenario, inputs, config)
     split_counts = {"fused": splits(scenario, steps, fused.outputs, config.window_ms)}
     if isinstance(stonesoup, Run):
         split_counts["stonesoup"] = splits(scenario, steps, stonesoup.outputs, config.window_ms)
