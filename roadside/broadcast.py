@@ -13,16 +13,32 @@ What each standard can carry today:
     v1 RoadSideInfo              rsiFrame (events and signs)            not yet: TIM is not described
     PerceptionFrame              rsmFrame (first 16 objects)            SDSM (41, first 256 objects), 0.1 m offsets
 A combination marked "not yet" raises EncodeError naming it. Encoding is pure: no I/O, no clock.
+
+A message that carries the air-side message it came from (`provenance.air_message`, set by the gateway) in the
+radio's own standard is encoded with it as the template (`roadlink.codec.lossless.encode_v1`): an unchanged
+message goes back on the air byte for byte, a changed one keeps what v1 cannot say. Anything else (the node's own
+maps, fused perception, signal timing from a controller) is encoded from its v1 fields alone.
+
+`RadioBroadcaster` is the node's side: it takes the v1 messages the node serves to vehicles, encodes them with a
+`BroadcastEncoder` and hands the frames to a `RadioSink`, the one-method seam to the radio. A message that cannot
+be encoded is counted and logged, never raised: the node's other outputs must not depend on the radio.
+`MqttRadioSink` publishes each frame to an MQTT topic of the radio's broker; `MemoryRadioSink` keeps them (tests,
+or a radio driver that polls).
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, Final, Literal
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final, Literal, Protocol
 
-from v2x.roadside.v1 import info_pb2, map_pb2
+import aiomqtt
+from google.protobuf.message import Message
+from v2x.roadside.v1 import info_pb2, map_pb2, perception_pb2, signal_pb2
 
 from roadlink.codec import csae, j2735
 from roadlink.codec.csae_infrastructure import proto_to_map, proto_to_rsi
@@ -33,17 +49,33 @@ from roadlink.codec.j2735_map import encode_map_frame
 from roadlink.codec.j2735_sdsm import SDSM_MESSAGE_ID
 from roadlink.codec.j2735_spat import encode_spat_frame
 from roadlink.codec.j2735_spat import signals_to_spat as j2735_signals_to_spat
+from roadlink.codec.lossless import encode_v1
 from roadlink.domain.classes import ObjectClass
 from roadlink.domain.errors import ValidationError
 from roadlink.domain.geodesy import LocalOrigin
 from roadlink.domain.perception import DetectedObject, PerceptionFrame
 from roadlink.domain.signal import SignalPhaseAndTiming
 from roadlink.domain.spatial import Position
+from roadlink.wire.backoff import Backoff
+from roadlink.wire.convert import frame_from_proto, frame_to_proto, signal_from_proto, signal_to_proto
 
-__all__ = ["BroadcastEncoder", "Standard", "perception_frame_to_sdsm", "wrap_ieee1609dot2_unsecured"]
+__all__ = [
+    "BroadcastEncoder",
+    "BroadcastStats",
+    "MemoryRadioSink",
+    "MqttRadioSink",
+    "RadioBroadcaster",
+    "RadioSink",
+    "Standard",
+    "perception_frame_to_sdsm",
+    "wrap_ieee1609dot2_unsecured",
+]
 
 Standard = Literal["j2735", "csae"]
 _MAX_UNSECURED_OCTETS: Final = 0xFFFF
+_AIR_STANDARD: Final = {"j2735": "j2735", "csae": "csae53"}
+"""Broadcast standard -> the AirMessage.standard of messages that came in it."""
+_log = logging.getLogger(__name__)
 
 
 def wrap_ieee1609dot2_unsecured(frame: bytes) -> bytes:
@@ -83,6 +115,15 @@ class BroadcastEncoder:
     def _out(self, frame: bytes) -> bytes:
         return wrap_ieee1609dot2_unsecured(frame) if self.wrap_1609_2 else frame
 
+    def _original(self, messages: Sequence[Message]) -> bytes | None:
+        """The frame encoded over the messages' air_message, when they came in this standard; else None."""
+        provenance = getattr(messages[0], "provenance", None)
+        if provenance is None or not provenance.HasField("air_message"):
+            return None
+        if provenance.air_message.standard != _AIR_STANDARD[self.standard]:
+            return None
+        return self._out(encode_v1(messages))
+
     def _not_yet(self, what: str) -> EncodeError:
         return EncodeError(f"{what} cannot be broadcast as {self.standard} yet", path=what)
 
@@ -95,6 +136,11 @@ class BroadcastEncoder:
         """
         if not signals:
             raise EncodeError("a SPaT needs at least one intersection", path="SPAT.intersections")
+        provenance = signals[0].provenance
+        if provenance is not None and provenance.air_message is not None:
+            original = self._original([signal_to_proto(s) for s in signals])
+            if original is not None:
+                return original
         if self.standard == "csae":
             return self._out(csae.encode_frame(("spatFrame", signals_to_spat(signals, signals[0].revision))))
         value = j2735_signals_to_spat(signals)
@@ -106,12 +152,18 @@ class BroadcastEncoder:
         Raises:
             EncodeError: a MapData that does not fit (e.g. a CSAE lane with a single node).
         """
+        original = self._original([message])
+        if original is not None:
+            return original
         if self.standard == "j2735":
             return self._out(encode_map_frame(message))
         return self._out(csae.encode_frame(("mapFrame", proto_to_map(message))))
 
     def rsi(self, message: info_pb2.RoadSideInfo) -> bytes:
         """One RSI frame (CSAE only). Raises EncodeError for J2735 or a value that does not fit."""
+        original = self._original([message])
+        if original is not None:
+            return original
         if self.standard != "csae":
             raise self._not_yet("RoadSideInfo")
         return self._out(csae.encode_frame(("rsiFrame", proto_to_rsi(message))))
@@ -123,10 +175,127 @@ class BroadcastEncoder:
             EncodeError: a value that does not fit.
             ValidationError: reason "wrong_shape" for a frame without objects.
         """
+        if frame.provenance.air_message is not None:
+            original = self._original([frame_to_proto(frame)])
+            if original is not None:
+                return original
         if self.standard == "j2735":
             value = perception_frame_to_sdsm(frame, self.rsu_id[-4:])
             return self._out(j2735.encode_frame({"messageId": SDSM_MESSAGE_ID, "value": value}))
         return self._out(csae.encode_frame(("rsmFrame", perception_frame_to_rsm(frame, self.rsu_id))))
+
+
+# --- the node's radio output -----------------------------------------------------------------------------------------
+
+
+class RadioSink(Protocol):
+    """Where encoded frames go: `message` is "spat", "map", "rsi" or "rsm"; must not block."""
+
+    def put(self, message: str, frame: bytes) -> None: ...
+
+
+@dataclass(slots=True)
+class BroadcastStats:
+    """Frames handed to the radio sink, and messages that could not be encoded (by message kind)."""
+
+    frames: int = 0
+    encode_errors: dict[str, int] = field(default_factory=dict)
+
+
+class RadioBroadcaster:
+    """Encodes what the node serves to vehicles for its radio (see the module docstring)."""
+
+    def __init__(self, encoder: BroadcastEncoder, sink: RadioSink) -> None:
+        self.encoder = encoder
+        self.sink = sink
+        self.stats = BroadcastStats()
+
+    def signal(self, spat: signal_pb2.SignalPhaseAndTiming) -> None:
+        """One intersection's signal timing -> one SPaT frame."""
+        self._send("spat", lambda: self.encoder.spat([signal_from_proto(spat)]))
+
+    def map(self, message: map_pb2.MapData) -> None:
+        """A map the node serves -> one MAP frame."""
+        self._send("map", lambda: self.encoder.map(message))
+
+    def road_side_info(self, message: info_pb2.RoadSideInfo) -> None:
+        """Road-side information for the node's zone -> one RSI frame (CSAE)."""
+        self._send("rsi", lambda: self.encoder.rsi(message))
+
+    def frame(self, frame: perception_pb2.PerceptionFrame) -> None:
+        """A (fused) perception frame -> one RSM (CSAE) or SDSM (J2735) frame; a frame without objects is skipped."""
+        if frame.objects:
+            self._send("rsm", lambda: self.encoder.rsm(frame_from_proto(frame)))
+
+    def _send(self, message: str, encode: Callable[[], bytes]) -> None:
+        try:
+            data = encode()
+        except ValidationError as failure:  # EncodeError is one
+            self.stats.encode_errors[message] = self.stats.encode_errors.get(message, 0) + 1
+            _log.warning("radio %s not encoded as %s: %s", message, self.encoder.standard, failure)
+            return
+        self.stats.frames += 1
+        self.sink.put(message, data)
+
+
+class MemoryRadioSink:
+    """Keeps the last `capacity` frames as (message, frame), oldest dropped first (counted in `dropped`)."""
+
+    def __init__(self, capacity: int = 1024) -> None:
+        self.frames: deque[tuple[str, bytes]] = deque(maxlen=capacity)
+        self.dropped = 0
+
+    def put(self, message: str, frame: bytes) -> None:
+        if len(self.frames) == self.frames.maxlen:
+            self.dropped += 1
+        self.frames.append((message, frame))
+
+
+class MqttRadioSink:
+    """Publishes frames to the radio's MQTT broker, QoS 0, to `topic` with "{message}" replaced by the kind.
+
+    `put` never blocks: frames wait in a queue of at most `capacity`; when it is full the oldest is dropped and
+    counted in `dropped` (a stale SPaT is worth less than the next one). `run()` is the owned publishing task: it
+    connects, publishes, and reconnects with backoff after a broker failure, until cancelled. Every connect waits
+    at most `connect_timeout_s`.
+    """
+
+    def __init__(self, host: str, port: int, topic: str, capacity: int = 256, connect_timeout_s: float = 5.0) -> None:
+        self.host, self.port, self.topic = host, port, topic
+        self._queue: deque[tuple[str, bytes]] = deque(maxlen=capacity)
+        self._ready = asyncio.Event()
+        self._connect_timeout_s = connect_timeout_s
+        self.dropped = 0
+        self.published = 0
+
+    def put(self, message: str, frame: bytes) -> None:
+        if len(self._queue) == self._queue.maxlen:
+            self.dropped += 1
+        self._queue.append((message, frame))
+        self._ready.set()
+
+    async def run(self) -> None:
+        """Publish until cancelled, reconnecting with backoff (frames queued meanwhile are kept, bounded)."""
+        backoff, attempt = Backoff(), 0
+        while True:
+            try:
+                async with aiomqtt.Client(self.host, self.port, timeout=self._connect_timeout_s) as client:
+                    attempt = 0
+                    await self._publish_all(client)
+            except aiomqtt.MqttError as failure:
+                _log.warning("radio broker %s:%s: %s", self.host, self.port, failure)
+                await asyncio.sleep(backoff.delay_s(attempt))
+                attempt += 1
+
+    async def _publish_all(self, client: aiomqtt.Client) -> None:
+        while True:
+            await self._ready.wait()
+            while self._queue:
+                message, frame = self._queue[0]
+                await client.publish(self.topic.replace("{message}", message), frame, qos=0)
+                self._queue.popleft()
+                self.published += 1
+            self._ready.clear()
 
 
 # --- PerceptionFrame -> J2735 SDSM -----------------------------------------------------------------------------------

@@ -6,10 +6,12 @@ import asyncio
 import contextlib
 import time
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
+from urllib.parse import urlsplit
 
 from v2x.cloud.v1 import downlink_service_pb2 as dl_pb2
 from v2x.cloud.v1 import downlink_service_pb2_grpc as dl_grpc
+from v2x.roadside.v1 import info_pb2, map_pb2, perception_pb2, signal_pb2
 from v2x.roadside.v1 import roadside_service_pb2_grpc as rs_grpc
 
 from roadlink.domain.errors import ConfigurationError
@@ -19,7 +21,8 @@ from roadlink.wire.convert import frame_to_proto
 from roadlink.wire.publish_server import BatchSink, PublishServicer
 from roadlink.wire.server import ROADSIDE_SERVICE, RunningServer, ServerTls, ServiceBinding, start_server
 from roadlink.wire.uplink import BatchUplink, channel_credentials
-from roadside.downlink import CloudDownlink, VehicleDownlinkServicer, VehicleHub
+from roadside.broadcast import BroadcastEncoder, MemoryRadioSink, MqttRadioSink, RadioBroadcaster, Standard
+from roadside.downlink import CloudDownlink, DownlinkItem, VehicleDownlinkServicer, VehicleHub
 from roadside.durable_uplink import DurableUplink, OutboxLedger
 from roadside.forwarding import ForwardingSink
 from roadside.heartbeat import SensorActivity, build_status
@@ -42,8 +45,15 @@ class RoadsideNode:
         self.activity = SensorActivity()
         self.sink = ForwardingSink(self.uplink, self.activity)
         self.position = _position(settings)
-        self.hub = VehicleHub(
-            center=self.position, service_range_m=settings.service_range_m, queue_items=settings.vehicle_queue_items
+        self.radio_sink: MqttRadioSink | MemoryRadioSink | None = _make_radio_sink(settings)
+        self.radio = (
+            RadioBroadcaster(_broadcast_encoder(settings), self.radio_sink) if self.radio_sink is not None else None
+        )
+        self.hub = _RadioHub(
+            self.radio,
+            center=self.position,
+            service_range_m=settings.service_range_m,
+            queue_items=settings.vehicle_queue_items,
         )
         self.fusion = (
             LocalFusion(
@@ -62,6 +72,7 @@ class RoadsideNode:
         self.metrics = RoadsideMetrics(self.uplink, self.activity, self.publish.stats)
         self._server: RunningServer | None = None
         self._uplink_task: asyncio.Task[None] | None = None
+        self._radio_task: asyncio.Task[None] | None = None
 
     def _intake(self) -> BatchSink:
         """Gateway batches: signal timing and maps served, sensor frames fused (when on), the rest forwarded."""
@@ -90,6 +101,8 @@ class RoadsideNode:
     async def __aenter__(self) -> Self:
         self._uplink_task = asyncio.create_task(self.uplink.run(), name="roadside-cloud-uplink")
         self._heartbeat_task = asyncio.create_task(self._send_heartbeats(), name="roadside-heartbeat")
+        if isinstance(self.radio_sink, MqttRadioSink):
+            self._radio_task = asyncio.create_task(self.radio_sink.run(), name="roadside-radio-broadcast")
         if self._loaded_maps:
             await self.uplink.send_many("maps", self._loaded_maps, timeout_s=self.settings.heartbeat_s)
         if self.fusion is not None:
@@ -132,10 +145,11 @@ class RoadsideNode:
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        if self._heartbeat_task is not None:
-            self._heartbeat_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._heartbeat_task
+        for task in (self._heartbeat_task, self._radio_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         await asyncio.to_thread(self.metrics.close)
         if self._server is not None:
             await self._server.stop()
@@ -151,6 +165,60 @@ class RoadsideNode:
                 await self._uplink_task
         if isinstance(self.uplink, DurableUplink):
             await self.uplink.close()
+
+
+class _RadioHub(VehicleHub):
+    """The vehicle hub that also hands what it serves to the radio (SPaT, MAP, RSI, fused perception)."""
+
+    def __init__(self, radio: RadioBroadcaster | None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._radio = radio
+
+    def publish_frame(self, frame: perception_pb2.PerceptionFrame) -> None:
+        super().publish_frame(frame)
+        if self._radio is not None:
+            self._radio.frame(frame)
+
+    def publish_signal(self, spat: signal_pb2.SignalPhaseAndTiming) -> None:
+        super().publish_signal(spat)
+        if self._radio is not None:
+            self._radio.signal(spat)
+
+    def set_map(self, map_data: map_pb2.MapData) -> None:
+        super().set_map(map_data)
+        if self._radio is not None:
+            self._radio.map(map_data)
+
+    def publish_item(self, item: DownlinkItem) -> None:
+        super().publish_item(item)
+        if self._radio is not None and item.response.HasField("road_side_info"):
+            self._radio_rsi(item.response.road_side_info)
+
+    def _radio_rsi(self, rsi: info_pb2.RoadSideInfo) -> None:
+        if self._radio is not None and self._radio.encoder.standard == "csae":  # J2735 has no RSI (TIM not yet)
+            self._radio.road_side_info(rsi)
+
+
+def _make_radio_sink(settings: RoadsideSettings) -> MqttRadioSink | MemoryRadioSink | None:
+    """Where broadcast frames go: the radio's MQTT broker, memory (no broker set), or nowhere (standard off)."""
+    if settings.broadcast_standard == "off":
+        return None
+    if settings.broadcast_mqtt_url is None:
+        return MemoryRadioSink(settings.broadcast_queue_items)
+    parts = urlsplit(settings.broadcast_mqtt_url)
+    if parts.scheme not in ("mqtt", "tcp") or not parts.hostname:
+        raise ConfigurationError(f"broadcast_mqtt_url must look like mqtt://host:port, got {parts.geturl()!r}")
+    topic = settings.broadcast_topic.replace("{node_id}", settings.node_id)
+    return MqttRadioSink(parts.hostname, parts.port or 1883, topic, capacity=settings.broadcast_queue_items)
+
+
+def _broadcast_encoder(settings: RoadsideSettings) -> BroadcastEncoder:
+    standard: Standard = "j2735" if settings.broadcast_standard == "j2735" else "csae"
+    if settings.broadcast_rsu_id_hex is not None:
+        rsu_id = bytes.fromhex(settings.broadcast_rsu_id_hex)
+    else:
+        rsu_id = settings.node_id.encode()[:8].ljust(8, b"\0")
+    return BroadcastEncoder(standard, rsu_id=rsu_id, wrap_1609_2=settings.broadcast_wrap_1609_2)
 
 
 def _position(settings: RoadsideSettings) -> Position | None:

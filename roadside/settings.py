@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
@@ -87,4 +87,32 @@ class RoadsideSettings(TierSettings):
     )
     downlink_default_validity_s: float = Field(
         60.0, gt=0, description="Lifetime of a downlink item that carries no end of validity, s."
+    )
+    broadcast_standard: Literal["off", "j2735", "csae"] = Field(
+        "off",
+        description="Air-side standard of the node's radio: the SPaT, MAP, road-side information (CSAE RSI) and "
+        "fused perception (CSAE RSM / J2735 SDSM) served to vehicles are also encoded as UPER frames for it; "
+        "off = no radio output.",
+    )
+    broadcast_mqtt_url: str | None = Field(
+        None,
+        description="The radio's MQTT broker (mqtt://host:port) that broadcast frames are published to (QoS 0); "
+        "None = frames are kept in memory for an in-process radio driver (RoadsideNode.radio_sink).",
+    )
+    broadcast_topic: str = Field(
+        "rsu/{node_id}/v2x/tx/{message}",
+        description='Topic of each broadcast frame: "{node_id}" is the node id, "{message}" the kind (spat, map, '
+        "rsi, rsm).",
+    )
+    broadcast_queue_items: int = Field(
+        256, gt=0, description="Frames waiting for the radio broker; the oldest is dropped when full."
+    )
+    broadcast_wrap_1609_2: bool = Field(
+        False, description="Put every broadcast frame in an unsecured IEEE 1609.2 Data (radios that sign themselves)."
+    )
+    broadcast_rsu_id_hex: str | None = Field(
+        None,
+        pattern="^[0-9A-Fa-f]{16}$",
+        description="The 8-octet RSU id sent in CSAE RSM (the last 4 octets as J2735 SDSM sourceID), 16 hex "
+        "digits; None = the node id's UTF-8, cut or zero-padded to 8 octets.",
     )
