@@ -26,33 +26,29 @@ pump reopens it after a backoff delay with the vehicle's current position. The n
 the signal timing and every valid advisory again; the feed passes on the map and timing (they may have
 changed) but never an advisory or road-side information it already delivered (`repeats_suppressed`), so
 each reaches the consumer once. After `ReconnectPolicy.max_attempts` failed reopenings in a row, or at once
-for a permanent code (INVALID_ARGUMENT, UNAUTHENTICATED, ...), iteration raises `ServiceError`.
+for a permanent code (INVALID_ARGUMENT, UNAUTHENTICATED, ...), iteration raises `ServiceError`. The pump,
+the buffer and the reconnects are `StreamFeed`'s, shared with `SituationFeed`.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from types import TracebackType
-from typing import Any, Self, TypeAlias
+from typing import Any, TypeAlias
 
-import grpc
-from grpc import aio
 from v2x.cloud.v1 import downlink_service_pb2 as dl_pb2
 
 from roadlink.domain.clock import now_unix_ms
-from roadlink.domain.errors import ServiceError, StatusCode, ValidationError
 from roadlink.domain.perception import PerceptionFrame
 from roadlink.domain.signal import SignalPhaseAndTiming
 from roadlink.domain.situation import Advisory
 from roadlink.domain.spatial import Position, distance_m
 from roadlink.domain.vehicle import VehicleState
-from roadlink.sdk.core import ReconnectPolicy, RetryBudget, status_of_call
+from roadlink.sdk.core import ReconnectPolicy
 from roadlink.sdk.lane_map import RoadsideMap, map_from_proto
 from roadlink.sdk.road_info import RoadSideInfo, road_side_info_from_proto
+from roadlink.sdk.stream_feed import StreamFeed
 from roadlink.wire.convert import advisory_from_proto, frame_from_proto, position_to_proto, signal_from_proto
 
 __all__ = ["RoadsideContent", "RoadsideFeed", "RoadsideUpdate", "roadside_content_from_response"]
@@ -60,11 +56,8 @@ __all__ = ["RoadsideContent", "RoadsideFeed", "RoadsideUpdate", "roadside_conten
 RoadsideContent: TypeAlias = PerceptionFrame | SignalPhaseAndTiming | RoadsideMap | Advisory | RoadSideInfo
 """What one `RoadsideUpdate` carries."""
 
-_CLOSE_TIMEOUT_S = 5.0
-_WRITE_TIMEOUT_S = 10.0
 _MAX_REMEMBERED = 4_096
 """Advisory and road-side information keys remembered to suppress repeats (oldest forgotten first)."""
-_STREAM_ERRORS = (grpc.RpcError, asyncio.InvalidStateError, TimeoutError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,12 +158,14 @@ class _Picture:
         return [item for _, item in self.items.values()]
 
 
-class RoadsideFeed:
+class RoadsideFeed(StreamFeed[RoadsideUpdate]):
     """Async iterator of `RoadsideUpdate`s from one roadside node; an async context manager that closes it.
 
     Created by `VehicleClient.follow_roadside`, which shows it every published state (`observe`) so the
     node always knows where the vehicle is.
     """
+
+    _name = "roadside"
 
     def __init__(
         self,
@@ -186,26 +181,20 @@ class RoadsideFeed:
         close_transport: Callable[[], Awaitable[None]] | None = None,
         clock: Callable[[], int] = now_unix_ms,
     ) -> None:
-        if max_buffered < 1 or move_threshold_m < 0 or default_validity_s <= 0:
-            raise ValueError("need max_buffered >= 1, move_threshold_m >= 0 and default_validity_s > 0")
-        if idle_timeout_s is not None and not idle_timeout_s > 0:
-            raise ValueError(f"idle_timeout_s must be > 0 or None, got {idle_timeout_s}")
-        self._open_call = open_call
+        if move_threshold_m < 0 or default_validity_s <= 0:
+            raise ValueError("need move_threshold_m >= 0 and default_validity_s > 0")
+        super().__init__(
+            open_call,
+            policy=policy,
+            idle_timeout_s=idle_timeout_s,
+            max_buffered=max_buffered,
+            close_transport=close_transport,
+        )
         self._position = position
-        self._policy = policy
         self._vehicle_id = vehicle_id
         self._threshold_m = move_threshold_m
-        self._idle_timeout_s = idle_timeout_s
-        self._close_transport = close_transport
         self._picture = _Picture(clock, int(default_validity_s * 1000))
-        self._buffer: deque[RoadsideUpdate] = deque(maxlen=max_buffered)
-        self._ready = asyncio.Event()
-        self._moved = asyncio.Event()
-        self._pump: asyncio.Task[None] | None = None
-        self._error: ServiceError | None = None
-        self._closed = False
-        self._on_close: list[Callable[[RoadsideFeed], None]] = []
-        self._reconnects = self._moves = self._dropped = self._repeats = 0
+        self._repeats = 0
 
     @property
     def position(self) -> Position:
@@ -218,30 +207,15 @@ class RoadsideFeed:
         return self._vehicle_id
 
     @property
-    def reconnects(self) -> int:
-        """How many times the stream was reopened after a failure and delivered again."""
-        return self._reconnects
-
-    @property
     def moves(self) -> int:
         """How many new positions were sent to the node after the first."""
         return self._moves
-
-    @property
-    def dropped_updates(self) -> int:
-        """Updates dropped because the buffer was full (the consumer was slow)."""
-        return self._dropped
 
     @property
     def repeats_suppressed(self) -> int:
         """Advisories and road-side information the node sent again (after a reconnect) and the feed held back
         because they were already delivered."""
         return self._repeats
-
-    @property
-    def closed(self) -> bool:
-        """True once `close` was called (or the owning client closed)."""
-        return self._closed
 
     @property
     def map(self) -> RoadsideMap | None:
@@ -283,115 +257,15 @@ class RoadsideFeed:
         if not force and distance_m(self._position, position) <= self._threshold_m:
             return False
         self._position = position
-        self._moves += 1
-        self._moved.set()
+        self._moved_to()
         return True
 
-    def start(self) -> None:
-        """Start the pump (idempotent; needs a running event loop)."""
-        if self._pump is None and not self._closed:
-            self._pump = asyncio.create_task(self._run(), name="roadlink-sdk-roadside-pump")
-
-    def on_close(self, callback: Callable[[RoadsideFeed], None]) -> None:
-        """Call `callback(feed)` when the feed closes."""
-        self._on_close.append(callback)
-
-    def __aiter__(self) -> Self:
-        return self
-
-    async def __anext__(self) -> RoadsideUpdate:
-        """The next update; StopAsyncIteration after `close`; ServiceError when the feed failed for good."""
-        self.start()
-        while not self._buffer:
-            if self._closed:
-                raise StopAsyncIteration
-            if self._error is not None:
-                raise self._error
-            self._ready.clear()
-            await self._ready.wait()
-        return self._buffer.popleft()
-
-    async def close(self) -> None:
-        """End the subscription, stop the pump and close the feed's channel (idempotent)."""
-        if self._closed:
-            return
-        self._closed = True
-        self._buffer.clear()
-        self._ready.set()
-        if self._pump is not None:
-            self._pump.cancel()
-            await asyncio.wait({self._pump}, timeout=_CLOSE_TIMEOUT_S)
-        if self._close_transport is not None:
-            await self._close_transport()
-        for callback in self._on_close:
-            callback(self)
-
-    async def __aenter__(self) -> Self:
-        self.start()
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.close()
-
-    async def _run(self) -> None:
-        budget = RetryBudget(self._policy)
-        try:
-            while True:
-                try:
-                    await self._stream_once(budget)
-                except ServiceError as error:
-                    await asyncio.sleep(budget.failed(error))
-        except ServiceError as error:
-            self._error = error
-        except ValidationError as exc:  # retrying would only read the same message again
-            self._error = ServiceError(StatusCode.INTERNAL, f"the node sent an update this SDK cannot read: {exc}")
-            self._error.__cause__ = exc
-        except Exception as exc:  # a bug must reach the consumer, not die in a task
-            self._error = ServiceError(StatusCode.INTERNAL, f"roadside feed failed: {exc!r}")
-            self._error.__cause__ = exc
-        finally:
-            self._ready.set()
-
-    def _request(self) -> dl_pb2.WatchRoadsideRequest:
+    def _first_request(self) -> dl_pb2.WatchRoadsideRequest:
         vehicle = self._vehicle_id.hex() if self._vehicle_id is not None else ""
         return dl_pb2.WatchRoadsideRequest(position=position_to_proto(self._position), vehicle_id=vehicle)
 
-    async def _stream_once(self, budget: RetryBudget) -> None:
-        """One stream from opening to failure; ends with ServiceError (or ValidationError for an unreadable item)."""
-        call = self._open_call()
-        mover: asyncio.Task[None] | None = None
-        try:
-            self._moved.clear()
-            async with asyncio.timeout(_WRITE_TIMEOUT_S):
-                await call.write(self._request())
-            mover = asyncio.create_task(self._send_moves(call), name="roadlink-sdk-roadside-mover")
-            while True:
-                async with asyncio.timeout(self._idle_timeout_s):
-                    response = await call.read()
-                if response is aio.EOF:
-                    raise ServiceError(StatusCode.UNAVAILABLE, "the node ended the roadside stream")
-                self._take(response)
-                if budget.succeeded():
-                    self._reconnects += 1
-        except TimeoutError as exc:
-            detail = f"idle_timeout_s={self._idle_timeout_s}, write timeout {_WRITE_TIMEOUT_S} s"
-            raise ServiceError(StatusCode.UNAVAILABLE, f"the roadside stream stalled ({detail})") from exc
-        except _STREAM_ERRORS as exc:
-            raise await status_of_call(call, exc) from exc
-        finally:
-            if mover is not None:
-                mover.cancel()
-                await asyncio.gather(mover, return_exceptions=True)
-            call.cancel()
-
-    async def _send_moves(self, call: Any) -> None:
-        with contextlib.suppress(*_STREAM_ERRORS):  # the reader sees the failure and reconnects
-            while True:
-                await self._moved.wait()
-                self._moved.clear()
-                await call.write(self._request())
+    def _move_request(self) -> dl_pb2.WatchRoadsideRequest:
+        return self._first_request()
 
     def _take(self, response: dl_pb2.WatchRoadsideResponse) -> None:
         content = roadside_content_from_response(response)
@@ -400,7 +274,4 @@ class RoadsideFeed:
         if not self._picture.take(content):
             self._repeats += 1
             return
-        if len(self._buffer) == self._buffer.maxlen:
-            self._dropped += 1
-        self._buffer.append(RoadsideUpdate(content, self._picture.clock(), response.skipped_updates))
-        self._ready.set()
+        self._deliver(RoadsideUpdate(content, self._picture.clock(), response.skipped_updates))
