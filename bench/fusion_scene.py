@@ -20,7 +20,9 @@ three of its arms, with overlapping coverage (:data:`DEFAULT_SENSORS`):
   the reported covariance is the stationary error covariance without the offset;
 - missed reports (detection probability by vehicle / vulnerable road user), clutter as short-lived ghost
   tracks, latency with exponential jitter, and a clock skew of the RSU's clock; the gateway's estimate of
-  that offset (``Provenance.clock_offset_ms``) has a residual error of a few ms.
+  that offset (``Provenance.clock_offset_ms``) has a residual error of a few ms;
+- each reported object carries the RSU tracker's existence probability (``existence_probability``), one
+  IPDA rule over each track's own detection sequence (:func:`existence_update`), real object or ghost.
 
 Connected vehicles (a share of the passenger cars) send their own state every 100 ms: GNSS position with a
 slowly varying bias (first-order Gauss-Markov) plus white noise, precise speed and heading, a fixed
