@@ -20,7 +20,8 @@ bits of the priority octet; timeDetails (MinuteOfTheYear) -> validity; eventConf
 v1 cannot hold link geometry (link points, movements, linkWidth, link speed limits), lane sharing, event sources,
 reference links, or the low bits of a priority octet. The inverse functions take them from `template`, the decoded
 value the v1 message came from, so decode -> v1 -> encode(template=decoded) gives back the original octets; without
-a template they are left out (linkWidth: the widest lane).
+a template they are left out (linkWidth: the widest lane). Without a `template` argument, the frame in the message's
+provenance.air_message (when it is a CSAE frame of the same message) is the template.
 """
 
 from __future__ import annotations
@@ -32,7 +33,14 @@ import numpy as np
 from v2x.common.v1 import common_pb2
 from v2x.roadside.v1 import info_pb2, map_pb2
 
-from roadlink.codec.csae_mapping import absolute_position, moy_and_dsecond, offset_position, position_of, position_value
+from roadlink.codec.csae_mapping import (
+    absolute_position,
+    air_template,
+    moy_and_dsecond,
+    offset_position,
+    position_of,
+    position_value,
+)
 from roadlink.codec.j2735_spat import MINUTE_OF_THE_YEAR_UNAVAILABLE, resolve_message_time
 from roadlink.domain.geodesy import LocalOrigin
 from roadlink.domain.spatial import Position
@@ -173,6 +181,7 @@ def proto_to_map(message: map_pb2.MapData, template: Mapping[str, Any] | None = 
         ValidationError: "out_of_range" when a value does not fit its CSAE field (raised by `position_value`'s
             callers), "wrong_shape" for an intersection without lanes is not raised: such a node has no inLinks.
     """
+    template = template or air_template(message.provenance, "mapFrame")
     t = template or {}
     value = dict(t)
     value["msgCnt"] = message.revision % 128
@@ -377,6 +386,7 @@ def proto_to_rsi(message: info_pb2.RoadSideInfo, template: Mapping[str, Any] | N
     The id is `source_id` as 16 hex digits (another source id gives zeros); moy is sent when the template has one
     or, without a template, always.
     """
+    template = template or air_template(message.provenance, "rsiFrame")
     t = template or {}
     value = dict(t)
     try:

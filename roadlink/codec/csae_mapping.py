@@ -23,7 +23,9 @@ The inverse functions (`*_to_bsm`, `*_to_rsm`, `*_to_spat`) build a value `csae.
 has no room for (RSM participant ids, motion confidences, nextDuration, brake details, the offset alternative a
 position was sent in, ...) are taken from `template`, the decoded value the v1 object came from, so that
 decode -> v1 -> encode(template=decoded) reproduces the original octets; without a template they get neutral
-values ("unavailable", absent). The v1 protos have no extensions/raw field to carry them in.
+values ("unavailable", absent). When no template is passed and the v1 object carries the frame it came from
+(`provenance.air_message`, a CSAE frame of the same message), that frame's decoded value is the template
+(`air_template`); `roadlink.codec.lossless` sets it and re-sends unchanged messages byte for byte.
 """
 
 from __future__ import annotations
@@ -33,6 +35,10 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Final, TypeVar
 
+from v2x.common.v1 import common_pb2
+
+from roadlink.codec import csae
+from roadlink.codec.errors import DecodeError, EncodeError
 from roadlink.codec.j2735_mapping import SEC_MARK_UNAVAILABLE, resolve_sec_mark
 from roadlink.codec.j2735_spat import resolve_message_time, resolve_time_mark
 from roadlink.domain.classes import ObjectClass
@@ -160,6 +166,28 @@ def _keep(
     if template is not None and key in template and forward(template[key]) == value:
         return template[key]
     return fresh
+
+
+def air_template(provenance: Provenance | common_pb2.Provenance | None, alternative: str) -> dict[str, Any] | None:
+    """The decoded value of the CSAE `alternative` frame (e.g. "bsmFrame") in `provenance.air_message`, else None.
+
+    Raises:
+        EncodeError: the air_message is a CSAE frame that does not decode.
+    """
+    if isinstance(provenance, common_pb2.Provenance):
+        air = provenance.air_message if provenance.HasField("air_message") else None
+        found = None if air is None else (air.standard, bytes(air.uper))
+    else:
+        kept = None if provenance is None else provenance.air_message
+        found = None if kept is None else (kept.standard, kept.uper)
+    if found is None or found[0] != "csae53":
+        return None
+    try:
+        name, value = csae.decode_frame(found[1])
+    except DecodeError as exc:
+        raise EncodeError(f"provenance.air_message is no CSAE frame: {exc}", path="provenance.air_message") from exc
+    template: dict[str, Any] | None = value if name == alternative else None
+    return template
 
 
 def object_class_of(code: int) -> ObjectClass:
@@ -346,7 +374,7 @@ def vehicle_state_to_bsm(state: VehicleState, template: Mapping[str, Any] | None
         ValidationError: reason "out_of_range" when the temporary id is not 8 octets (4-octet J2735 ids are
             zero-padded on the left).
     """
-    t = template or {}
+    t = template or air_template(state.provenance, "bsmFrame") or {}
     value = dict(t)
     accel_t = t.get("accelSet", {})
     value.update(
@@ -492,6 +520,7 @@ def perception_frame_to_rsm(
     """
     if not frame.objects:
         raise ValidationError("wrong_shape", "an RSM needs at least one participant", field="objects")
+    template = template or air_template(frame.provenance, "rsmFrame")
     t = template or {}
     ref_position = frame.reference_position or frame.objects[0].position
     ref = position_value(ref_position, t.get("refPos"))
@@ -610,9 +639,11 @@ def signals_to_spat(
     Each intersection carries its own moy + timeStamp (its `time_unix_ms`); the countdowns are relative to it,
     in 0.1 s rounded down, clamped to 0..36000. A template's utcTiming is kept in that form.
     """
+    items = list(signals)
+    if template is None and items:
+        template = air_template(items[0].provenance, "spatFrame")
     t = template or {}
     old = t.get("intersections", [])
-    items = list(signals)
     value = dict(t)
     value["msgCnt"] = message_count % 128
     first = old[0] if old else {}

@@ -37,8 +37,11 @@ from typing import Any, Final
 from v2x.common.v1 import common_pb2
 from v2x.roadside.v1 import info_pb2
 
+from roadlink.codec import etsi
+from roadlink.codec.errors import DecodeError, EncodeError
 from roadlink.domain.classes import ObjectClass
 from roadlink.domain.errors import ValidationError
+from roadlink.domain.perception import Provenance
 from roadlink.domain.spatial import Dimensions, Position, PositionAccuracy
 from roadlink.domain.vehicle import TransmissionState, VehicleState
 
@@ -277,15 +280,41 @@ def _raw(value: float | None, unavailable: int, per_unit: float, lo: int, hi: in
     return unavailable if value is None else min(max(round(value * per_unit), lo), hi)
 
 
+def air_template(provenance: Provenance | common_pb2.Provenance | None, message_id: int) -> dict[str, Any] | None:
+    """The decoded ETSI PDU (CAM 2, DENM 1) in `provenance.air_message` when it has `message_id`, else None.
+
+    Raises:
+        EncodeError: the air_message is an ETSI PDU that does not decode.
+    """
+    if isinstance(provenance, common_pb2.Provenance):
+        air = provenance.air_message if provenance.HasField("air_message") else None
+        found = None if air is None else (air.standard, bytes(air.uper))
+    else:
+        kept = None if provenance is None else provenance.air_message
+        found = None if kept is None else (kept.standard, kept.uper)
+    if found is None or found[0] != "etsi":
+        return None
+    try:
+        pdu_id, value = etsi.decode_pdu(found[1])
+    except DecodeError as exc:
+        raise EncodeError(f"provenance.air_message is no ETSI PDU: {exc}", path="provenance.air_message") from exc
+    return value if pdu_id == message_id else None
+
+
 def vehicle_state_to_cam(state: VehicleState, template: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """VehicleState -> a CAM value (the inverse of `cam_to_vehicle_state`).
 
     Components v1 has no field for (confidences, curvature, lane position, the low-frequency and special-vehicle
     containers, an RSU's high-frequency container, ...) come from `template`, the decoded CAM the state came from,
     so decode -> VehicleState -> encode(template=decoded) gives back the original octets; without a template they
-    are "unavailable" or left out. The station id is the temporary id's last 4 octets.
+    are "unavailable" or left out. The station id is the temporary id's last 4 octets. Without a `template`
+    argument, the CAM in the state's provenance.air_message (when there is one) is the template.
     """
-    t = template or {"header": {"protocolVersion": 2, "messageID": 2}, "cam": {"camParameters": {}}}
+    t = (
+        template
+        or air_template(state.provenance, etsi.CAM_MESSAGE_ID)
+        or {"header": {"protocolVersion": 2, "messageID": 2}, "cam": {"camParameters": {}}}
+    )
     body, params = t["cam"], t["cam"]["camParameters"]
     basic = dict(params.get("basicContainer", {}))
     old_type = basic.get("stationType")
@@ -411,7 +440,8 @@ def road_side_info_to_denm(info: info_pb2.RoadSideInfo, template: Mapping[str, A
     event history, speed and heading of the event, the a-la-carte container, position confidences, trace
     points after an unavailable one, ...) comes from `template`, the decoded DENM the message came from; without
     one it is left out or "unavailable" (station type 0). The originating station is `source_id` read as a
-    decimal number.
+    decimal number. Without a `template` argument, the DENM in the message's provenance.air_message (when there
+    is one) is the template.
 
     Raises:
         ValidationError: "wrong_shape" for a message without events or a source id that is no station id.
@@ -419,7 +449,7 @@ def road_side_info_to_denm(info: info_pb2.RoadSideInfo, template: Mapping[str, A
     if not info.events:
         raise ValidationError("wrong_shape", "a DENM carries one event, the message has none", field="events")
     event = info.events[0]
-    t = template or {}
+    t = template or air_template(info.provenance, etsi.DENM_MESSAGE_ID) or {}
     old = t.get("denm", {})
     management = _management_value(info, event, old.get("management", {}))
     denm: dict[str, Any] = {**old, "management": management}

@@ -14,14 +14,18 @@ from pathlib import Path
 import pytest
 from google.protobuf.message import Message
 from v2x.common.v1 import common_pb2
+from v2x.roadside.v1 import info_pb2
 from v2x.vehicle.v1 import vehicle_pb2
 
 from roadlink.codec import csae, etsi, split_frames
+from roadlink.codec.csae_infrastructure import proto_to_rsi
+from roadlink.codec.csae_mapping import vehicle_state_to_bsm
 from roadlink.codec.errors import DecodeError, EncodeError
+from roadlink.codec.etsi_mapping import vehicle_state_to_cam
 from roadlink.codec.field_tools import decode_hex
 from roadlink.codec.lossless import decode_v1, encode_v1
 from roadlink.domain.perception import AirMessage, Provenance
-from roadlink.wire.convert import provenance_from_proto, provenance_to_proto
+from roadlink.wire.convert import provenance_from_proto, provenance_to_proto, vehicle_state_from_proto
 from tests.codec import captures
 from tests.codec.test_csae_golden import frames as csae_frames
 
@@ -142,3 +146,20 @@ def test_provenance_flags_and_air_message_survive_the_wire() -> None:
     data = provenance_to_proto(provenance).SerializeToString()
     assert provenance_from_proto(common_pb2.Provenance.FromString(data)) == provenance
     assert provenance_from_proto(provenance_to_proto(Provenance("rsu-1", 5))).air_message is None
+
+
+def test_mappers_take_the_air_message_as_template_when_none_is_passed() -> None:
+    (_, data) = next((n, d) for n, d in csae_frames() if n.startswith("BSM"))
+    (message,) = decode_v1("csae53", data, REFERENCE)
+    assert isinstance(message, vehicle_pb2.VehicleState)
+    state = vehicle_state_from_proto(message)
+    assert csae.encode_frame(("bsmFrame", vehicle_state_to_bsm(state))) == data
+    (_, rsi) = next((n, d) for n, d in csae_frames() if n.startswith("RSI"))
+    (info,) = decode_v1("csae53", rsi, REFERENCE)
+    assert isinstance(info, info_pb2.RoadSideInfo)
+    assert csae.encode_frame(("rsiFrame", proto_to_rsi(info))) == rsi
+    vectors = json.loads(ETSI.read_text())["vectors"]
+    (cam,) = [bytes.fromhex(v["uper_hex"]) for v in vectors if v["pdu"] == "CAM"]
+    (cam_state,) = decode_v1("etsi", cam, REFERENCE)
+    assert isinstance(cam_state, vehicle_pb2.VehicleState)
+    assert etsi.encode_cam(vehicle_state_to_cam(vehicle_state_from_proto(cam_state))) == cam
