@@ -1,10 +1,13 @@
-"""OEM quickstart: connect, publish the vehicle's state at 10 Hz, follow the situation around it.
+"""OEM quickstart: connect, publish the vehicle's state at 10 Hz, follow the situation around it, and
+(with --rsu) receive what a nearby roadside unit broadcasts.
 
     python examples/oem_quickstart.py --target 127.0.0.1:50071 --seconds 10
+    python examples/oem_quickstart.py --target 127.0.0.1:50071 --rsu 127.0.0.1:50061 --seconds 10
     python examples/oem_quickstart.py --target node.example:443 --ca-cert ca.pem --token "$ROADLINK_TOKEN"
 
 The simulated vehicle drives north at 10 m/s. Each situation update is printed on one line; advisories and
-signal states get lines of their own. The last line is a summary. Exit status 1 with `error: CODE: ...` on
+signal states get lines of their own; what the RSU sends is printed on lines starting with `rsu`. The last
+line is a summary. Exit status 1 with `error: CODE: ...` on
 stderr when the node cannot be reached or refuses the vehicle.
 """
 
@@ -12,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import sys
 import time
@@ -20,10 +24,16 @@ from dataclasses import dataclass
 from roadlink.sdk import (
     Advisory,
     ObjectClass,
+    PerceptionFrame,
     Position,
+    RoadsideFeed,
+    RoadSideInfo,
+    RoadsideMap,
+    RoadsideUpdate,
     ServiceError,
     SignalPhaseAndTiming,
     Situation,
+    SituationFeed,
     TlsCredentials,
     VehicleClient,
     VehicleState,
@@ -69,6 +79,7 @@ class Summary:
     updates: int = 0
     own_vehicle_seen: bool = False
     advisories: int = 0
+    rsu_updates: int = 0
 
 
 def report(situation: Situation, summary: Summary) -> None:
@@ -89,6 +100,37 @@ def report(situation: Situation, summary: Summary) -> None:
         handle_signal(signal)
 
 
+def report_roadside(update: RoadsideUpdate, summary: Summary) -> None:
+    """Print one item the RSU sent, by kind."""
+    summary.rsu_updates += 1
+    match update.content:
+        case RoadsideMap() as lane_map:
+            for crossing in lane_map.intersections:
+                print(f"rsu map: intersection {crossing.intersection_id} with {len(crossing.lanes)} lanes")
+        case SignalPhaseAndTiming() as signal:
+            handle_signal(signal)
+        case PerceptionFrame() as frame:
+            print(f"rsu objects: {len(frame.objects)} from {frame.source_id}")
+        case Advisory() as advisory:
+            summary.advisories += 1
+            handle_advisory(advisory)
+        case RoadSideInfo() as info:
+            for event in info.events:
+                print(f"  rsu event {event.code_system.name} {event.event_type}: {event.description}")
+
+
+async def watch_situation(feed: SituationFeed, summary: Summary) -> None:
+    """Report every situation update."""
+    async for situation in feed:
+        report(situation, summary)
+
+
+async def watch_roadside(feed: RoadsideFeed, summary: Summary) -> None:
+    """Report every item the RSU sends."""
+    async for update in feed:
+        report_roadside(update, summary)
+
+
 async def drive(client: VehicleClient) -> None:
     """Publish the vehicle's state at 10 Hz (publish_state never blocks on the network)."""
     started = time.monotonic()
@@ -99,17 +141,19 @@ async def drive(client: VehicleClient) -> None:
         await asyncio.sleep(PUBLISH_PERIOD_S)
 
 
-async def run(client: VehicleClient, seconds: float, radius_m: float) -> Summary:
-    """Drive and watch the situation around the vehicle for `seconds`."""
+async def run(client: VehicleClient, seconds: float, radius_m: float, rsu: str | None = None) -> Summary:
+    """Drive and watch the situation around the vehicle (and what the RSU at `rsu` sends) for `seconds`."""
     summary = Summary()
     await client.publish_state(vehicle_state(0.0, 0))  # the first position centres the watched area
     driver = asyncio.create_task(drive(client))
     try:
-        async with client.follow_situation(radius_m) as feed:
+        async with client.follow_situation(radius_m) as feed, contextlib.AsyncExitStack() as feeds:
+            watchers = [watch_situation(feed, summary)]
+            if rsu is not None:  # the RSU is told where the vehicle is as it publishes
+                watchers.append(watch_roadside(await feeds.enter_async_context(client.follow_roadside(rsu)), summary))
             try:
                 async with asyncio.timeout(seconds):
-                    async for situation in feed:
-                        report(situation, summary)
+                    await asyncio.gather(*watchers)
             except TimeoutError:
                 pass  # the run is over
             print(f"area moved {feed.moves} times, reconnects: {feed.reconnects}")
@@ -133,7 +177,7 @@ async def main(args: argparse.Namespace) -> int:
             args.target, tls=tls_from(args), access_token=args.token, connect_timeout_s=args.connect_timeout
         ) as client:
             print(f"connected to {args.target}")
-            summary = await run(client, args.seconds, args.radius)
+            summary = await run(client, args.seconds, args.radius, args.rsu)
             stats = client.publish_stats
     except ServiceError as error:
         print(f"error: {error.code.name}: {error.message}", file=sys.stderr)
@@ -142,6 +186,7 @@ async def main(args: argparse.Namespace) -> int:
     print(
         f"summary: updates={summary.updates} own_vehicle_seen={seen} advisories={summary.advisories} "
         f"states_sent={stats.states_sent} publish_reconnects={stats.reconnects}"
+        + (f" rsu_updates={summary.rsu_updates}" if args.rsu else "")
     )
     return 0
 
@@ -150,6 +195,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     """Command-line options."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--target", required=True, help="the node's VehicleService, host:port")
+    parser.add_argument("--rsu", help="a roadside node's address, host:port: print what it broadcasts")
     parser.add_argument("--seconds", type=float, default=10.0, help="how long to drive (default 10)")
     parser.add_argument("--radius", type=float, default=300.0, help="radius of the watched area, m (default 300)")
     parser.add_argument("--token", default=os.environ.get("ROADLINK_TOKEN"), help="bearer token (env ROADLINK_TOKEN)")
