@@ -18,6 +18,8 @@ from typing import Any, Self, TypeVar
 
 import grpc
 from grpc import aio
+from v2x.cloud.v1 import downlink_service_pb2 as dl_pb2
+from v2x.cloud.v1 import downlink_service_pb2_grpc as dl_grpc
 from v2x.cloud.v1 import vehicle_service_pb2 as vs_pb2
 from v2x.cloud.v1 import vehicle_service_pb2_grpc as vs_grpc
 
@@ -32,7 +34,15 @@ from roadlink.wire.convert import signal_to_proto, situation_to_proto
 from roadlink.wire.status import DomainErrorInterceptor
 from roadside.node import RoadsideNode
 
-__all__ = ["BackgroundServer", "BearerAuth", "ScriptedServicer", "SelfSignedCert", "TestServer", "make_cert"]
+__all__ = [
+    "BackgroundServer",
+    "BearerAuth",
+    "ScriptedServicer",
+    "SelfSignedCert",
+    "SilentRoadside",
+    "TestServer",
+    "make_cert",
+]
 
 _T = TypeVar("_T")
 WAIT_S = 10.0
@@ -129,6 +139,43 @@ class TestServer:
         else:
             credentials = grpc.ssl_server_credentials([(self._cert.private_key, self._cert.certificate)])
             self.port = server.add_secure_port("127.0.0.1:0", credentials)
+        await server.start()
+        self._server = server
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._server is not None:
+            await self._server.stop(0.2)
+
+    @property
+    def target(self) -> str:
+        """host:port of the server."""
+        return f"127.0.0.1:{self.port}"
+
+
+class SilentRoadside(dl_grpc.VehicleDownlinkServiceServicer):
+    """A roadside node that hangs: it takes WatchRoadside streams and never answers (async context manager
+    serving on 127.0.0.1 port 0; `streams` counts the streams opened)."""
+
+    def __init__(self) -> None:
+        self.streams = 0
+        self._server: aio.Server | None = None
+        self.port = 0
+
+    async def WatchRoadside(  # noqa: N802 - generated method name
+        self, request_iterator: AsyncIterator[dl_pb2.WatchRoadsideRequest], context: aio.ServicerContext[Any, Any]
+    ) -> AsyncIterator[dl_pb2.WatchRoadsideResponse]:
+        self.streams += 1
+        await anext(aiter(request_iterator))
+        await asyncio.sleep(3600)  # silent until the client cancels
+        yield dl_pb2.WatchRoadsideResponse()
+
+    async def __aenter__(self) -> Self:
+        server = aio.server()
+        dl_grpc.add_VehicleDownlinkServiceServicer_to_server(self, server)
+        self.port = server.add_insecure_port("127.0.0.1:0")
         await server.start()
         self._server = server
         return self

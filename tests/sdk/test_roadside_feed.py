@@ -54,7 +54,7 @@ from roadside.node import RoadsideNode
 from roadside.settings import RoadsideSettings
 from tests.roadside.test_local_fusion import ORIGIN, SENSORS, sensor_frame
 from tests.sdk.conftest import WAIT_S, eventually, sdk_tasks, state
-from tests.sdk.servers import BackgroundServer
+from tests.sdk.servers import BackgroundServer, SilentRoadside, TestServer
 
 pytestmark = pytest.mark.integration
 
@@ -85,7 +85,7 @@ async def cloud() -> AsyncIterator[CloudNode]:
         yield node
 
 
-def advisory(advisory_id: str, *, radius_m: float = 200.0) -> Advisory:
+def advisory(advisory_id: str, *, radius_m: float = 200.0, valid_for_ms: int = 60_000) -> Advisory:
     now = now_unix_ms()
     return Advisory(
         advisory_id=advisory_id,
@@ -93,7 +93,7 @@ def advisory(advisory_id: str, *, radius_m: float = 200.0) -> Advisory:
         severity=Severity.WARNING,
         time_unix_ms=now,
         zone=Circle(ORIGIN, radius_m),
-        valid_until_unix_ms=now + 60_000,
+        valid_until_unix_ms=now + valid_for_ms,
         description=advisory_id,
     )
 
@@ -264,6 +264,38 @@ async def test_feed_resumes_after_an_rsu_restart_without_repeating_an_advisory(c
     assert advisory_ids(before + after) == ["first", "second"]  # each advisory once
     assert after[0].map is not None  # the new stream starts with the map again
     assert reconnects == 1
+
+
+async def test_an_advisory_leaves_the_picture_when_its_validity_ends(cloud: CloudNode) -> None:
+    async with (
+        RoadsideNode(roadside_settings(cloud.port)) as rsu,
+        VehicleClient(f"127.0.0.1:{cloud.port}") as client,
+        client.follow_roadside(f"127.0.0.1:{rsu.port}", position=ORIGIN) as feed,
+    ):
+        offer(rsu, advisory("lasting"))
+        offer(rsu, advisory("brief", valid_for_ms=500))
+        await collect(feed, lambda got: len(advisory_ids(got)) == 2)
+        both = [a.advisory_id for a in feed.advisories]
+        brief = next(a for a in feed.advisories if a.advisory_id == "brief")
+        await eventually(lambda: now_unix_ms() >= (brief.valid_until_unix_ms or 0) or None)
+        after = [a.advisory_id for a in feed.advisories]
+    assert sorted(both) == ["brief", "lasting"]
+    assert after == ["lasting"]
+
+
+async def test_a_silent_rsu_is_left_after_idle_timeout_s() -> None:
+    policy = ReconnectPolicy(max_attempts=1, initial_backoff_s=0.01, max_backoff_s=0.02)
+    async with (
+        SilentRoadside() as rsu,
+        TestServer() as cloud,
+        VehicleClient(cloud.target, reconnect=policy) as client,
+        client.follow_roadside(rsu.target, position=ORIGIN, idle_timeout_s=0.2) as feed,
+    ):
+        with pytest.raises(ServiceError) as raised:
+            await collect(feed, lambda got: True)
+    assert raised.value.code is StatusCode.UNAVAILABLE
+    assert "no update from the node for 0.2 s" in raised.value.message
+    assert rsu.streams == 2  # the first stream and one reconnect, both silent
 
 
 async def test_wrong_token_is_unauthenticated_at_once(cloud: CloudNode) -> None:
