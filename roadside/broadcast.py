@@ -10,9 +10,9 @@ What each standard can carry today:
     message                      csae                                   j2735
     SignalPhaseAndTiming(s)      spatFrame, countdown timing            SPaT (19), absolute TimeMarks
     v1 MapData                   mapFrame (node / link / lane)          MapData (18), XY node offsets
-    v1 RoadSideInfo              rsiFrame (events and signs)            not yet: TIM is not described
+    v1 RoadSideInfo              rsiFrame (events and signs)            TIM (31), one data frame per event / sign
     PerceptionFrame              rsmFrame (first 16 objects)            SDSM (41, first 256 objects), 0.1 m offsets
-A combination marked "not yet" raises EncodeError naming it. Encoding is pure: no I/O, no clock.
+Encoding is pure: no I/O, no clock.
 
 A message that carries the air-side message it came from (`provenance.air_message`, set by the gateway) in the
 radio's own standard is encoded with it as the template (`roadlink.codec.lossless.encode_v1`): an unchanged
@@ -46,9 +46,11 @@ from roadlink.codec.csae_mapping import perception_frame_to_rsm, signals_to_spat
 from roadlink.codec.errors import EncodeError
 from roadlink.codec.j2735_intersection import SPAT_MESSAGE_ID
 from roadlink.codec.j2735_map import encode_map_frame
+from roadlink.codec.j2735_road_info import road_side_info_to_tim
 from roadlink.codec.j2735_sdsm import SDSM_MESSAGE_ID
 from roadlink.codec.j2735_spat import encode_spat_frame
 from roadlink.codec.j2735_spat import signals_to_spat as j2735_signals_to_spat
+from roadlink.codec.j2735_tim import TIM_MESSAGE_ID
 from roadlink.codec.lossless import encode_v1
 from roadlink.domain.classes import ObjectClass
 from roadlink.domain.errors import ValidationError
@@ -124,9 +126,6 @@ class BroadcastEncoder:
             return None
         return self._out(encode_v1(messages))
 
-    def _not_yet(self, what: str) -> EncodeError:
-        return EncodeError(f"{what} cannot be broadcast as {self.standard} yet", path=what)
-
     def spat(self, signals: Sequence[SignalPhaseAndTiming]) -> bytes:
         """One SPaT frame for `signals` (one per intersection, at least one).
 
@@ -160,12 +159,12 @@ class BroadcastEncoder:
         return self._out(csae.encode_frame(("mapFrame", proto_to_map(message))))
 
     def rsi(self, message: info_pb2.RoadSideInfo) -> bytes:
-        """One RSI frame (CSAE only). Raises EncodeError for J2735 or a value that does not fit."""
+        """One RSI (CSAE) or TIM (J2735) frame. Raises EncodeError for a value that does not fit."""
         original = self._original([message])
         if original is not None:
             return original
-        if self.standard != "csae":
-            raise self._not_yet("RoadSideInfo")
+        if self.standard == "j2735":
+            return self._out(j2735.encode_frame({"messageId": TIM_MESSAGE_ID, "value": road_side_info_to_tim(message)}))
         return self._out(csae.encode_frame(("rsiFrame", proto_to_rsi(message))))
 
     def rsm(self, frame: PerceptionFrame) -> bytes:
@@ -219,7 +218,7 @@ class RadioBroadcaster:
         self._send("map", lambda: self.encoder.map(message))
 
     def road_side_info(self, message: info_pb2.RoadSideInfo) -> None:
-        """Road-side information for the node's zone -> one RSI frame (CSAE)."""
+        """Road-side information for the node's zone -> one RSI (CSAE) or TIM (J2735) frame."""
         self._send("rsi", lambda: self.encoder.rsi(message))
 
     def frame(self, frame: perception_pb2.PerceptionFrame) -> None:

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 from v2x.cloud.v1 import downlink_service_pb2 as dl_pb2
 from v2x.cloud.v1 import downlink_service_pb2_grpc as dl_grpc
-from v2x.roadside.v1 import info_pb2, map_pb2, perception_pb2, signal_pb2
+from v2x.roadside.v1 import map_pb2, perception_pb2, signal_pb2
 from v2x.roadside.v1 import roadside_service_pb2_grpc as rs_grpc
 
 from roadlink.domain.errors import ConfigurationError
@@ -168,7 +168,7 @@ class RoadsideNode:
 
 
 class _RadioHub(VehicleHub):
-    """The vehicle hub that also hands what it serves to the radio (SPaT, MAP, RSI, fused perception)."""
+    """The vehicle hub that also hands what it serves to the radio (SPaT, MAP, RSI / TIM, fused perception)."""
 
     def __init__(self, radio: RadioBroadcaster | None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -192,11 +192,7 @@ class _RadioHub(VehicleHub):
     def publish_item(self, item: DownlinkItem) -> None:
         super().publish_item(item)
         if self._radio is not None and item.response.HasField("road_side_info"):
-            self._radio_rsi(item.response.road_side_info)
-
-    def _radio_rsi(self, rsi: info_pb2.RoadSideInfo) -> None:
-        if self._radio is not None and self._radio.encoder.standard == "csae":  # J2735 has no RSI (TIM not yet)
-            self._radio.road_side_info(rsi)
+            self._radio.road_side_info(item.response.road_side_info)
 
 
 def _make_radio_sink(settings: RoadsideSettings) -> MqttRadioSink | MemoryRadioSink | None:

@@ -14,6 +14,7 @@ j2735_mapping    decoded BSM -> VehicleState in SI units
 j2735_spat       decoded SPaT <-> SignalPhaseAndTiming with absolute times
 j2735_map        decoded MapData -> v1 MapData
 j2735_perception decoded SDSM / PSM -> PerceptionFrame
+j2735_road_info  v1 RoadSideInfo -> TravelerInformation, for J2735 radios
 lossless         any air-side message <-> its v1 messages, the original kept in provenance.air_message so that
                  decode -> v1 -> protobuf -> encode gives back the same octets (v1 fields alone without it)
 air_documents    captured J2735 / CSAE / ETSI payload <-> JSON document (raw JER and v1), for the CLI

@@ -14,10 +14,12 @@ air_message the original is the template:
     2. otherwise the v1 fields are laid over the decoded original (the mapping modules' `template`): CSAE
        BSM / RSM / SPAT / MAP / RSI and ETSI CAM / DENM keep every component v1 has no field for; J2735 SPaT
        and MapData are encoded from the v1 fields (their inverse mappings take no template); J2735 BSM, PSM
-       and SDSM have no inverse mapping and raise EncodeError when their v1 content was changed.
+       and SDSM have no inverse mapping and raise EncodeError when their v1 content was changed (a RoadSideInfo
+       that came as a CSAE RSI or ETSI DENM is encoded in its own standard).
 
 Without an air_message (data that never was an air-side message, e.g. the roadside node's own SPaT, MAP, RSI or
-fused perception bound for vehicles) the message is encoded from its v1 fields alone, in the standard asked for.
+fused perception bound for vehicles) the message is encoded from its v1 fields alone, in the standard asked for
+(a RoadSideInfo as J2735 TIM, CSAE RSI or ETSI DENM).
 
 A SPaT holds several intersections: `decode_v1` gives one SignalPhaseAndTiming per intersection, each with the
 same air_message, and `encode_v1` takes them all back (the first one's air_message is used).
@@ -63,8 +65,10 @@ from roadlink.codec.j2735_map import frame_to_map, proto_to_map
 from roadlink.codec.j2735_mapping import frame_to_vehicle_state
 from roadlink.codec.j2735_perception import frame_to_perception
 from roadlink.codec.j2735_psm import PSM_MESSAGE_ID
+from roadlink.codec.j2735_road_info import road_side_info_to_tim
 from roadlink.codec.j2735_sdsm import SDSM_MESSAGE_ID
 from roadlink.codec.j2735_spat import signals_to_spat, spat_to_signals
+from roadlink.codec.j2735_tim import TIM_MESSAGE_ID
 from roadlink.domain.perception import AirMessage, PerceptionFrame, Provenance
 from roadlink.domain.signal import SignalPhaseAndTiming
 from roadlink.domain.vehicle import VehicleState
@@ -277,6 +281,8 @@ def _j2735_encode(items: Sequence[Message], air: AirMessage | None) -> bytes:
         return j2735.encode_frame({"messageId": SPAT_MESSAGE_ID, "value": value})
     if isinstance(first, map_pb2.MapData):
         return j2735.encode_frame({"messageId": MAP_MESSAGE_ID, "value": proto_to_map(first)})
+    if isinstance(first, info_pb2.RoadSideInfo) and air is None:
+        return j2735.encode_frame({"messageId": TIM_MESSAGE_ID, "value": road_side_info_to_tim(first)})
     what = "changed v1 content" if air is not None else "a v1 message without air_message"
     raise EncodeError(f"J2735 {type(first).__name__}: {what} has no J2735 encoding (only SPaT and MapData)")
 

@@ -180,9 +180,9 @@ def test_wrapped_frames_strip_back() -> None:
         wrap_ieee1609dot2_unsecured(b"")
 
 
-def test_j2735_reports_what_it_cannot_broadcast_yet() -> None:
+def test_j2735_reports_what_it_cannot_broadcast() -> None:
     j2735 = BroadcastEncoder("j2735")
-    with pytest.raises(EncodeError, match="RoadSideInfo"):
+    with pytest.raises(EncodeError, match="at least one event or sign"):
         j2735.rsi(info_pb2.RoadSideInfo())
     with pytest.raises(ValidationError):
         j2735.rsm(PerceptionFrame("x", 0, NOW_MS, (), Provenance("rsu", NOW_MS)))

@@ -103,3 +103,16 @@ def test_the_encoder_re_sends_a_j2735_spat_it_received_byte_exact_and_counts_wha
     radio = RadioBroadcaster(BroadcastEncoder("j2735"), sink)
     radio.road_side_info(info_pb2.RoadSideInfo())
     assert (radio.stats.frames, radio.stats.encode_errors, len(sink.frames)) == (0, {"rsi": 1}, 0)
+
+
+def test_road_side_info_the_node_serves_goes_on_a_j2735_radio_as_a_tim() -> None:
+    from roadlink.codec import decode_frame
+    from roadside.downlink import road_side_info_item
+    from tests.codec.test_road_info_mapping import sample_info
+
+    node = RoadsideNode(_settings(broadcast_standard="j2735"))
+    assert isinstance(node.radio_sink, MemoryRadioSink)
+    node.hub.publish_item(road_side_info_item(sample_info(), received_unix_ms=now_unix_ms(), default_validity_s=60.0))
+    ((kind, frame),) = node.radio_sink.frames
+    assert kind == "rsi"
+    assert decode_frame(frame)["messageId"] == 31
