@@ -217,3 +217,14 @@ def test_outputs_encode_back_to_the_frames_they_came_from() -> None:
     states = build(OPTIONS)(payload, CONTEXT)
     frames = split_vendor_frames(payload, VendorFraming()).frames
     assert [encode_v1(vehicle_state_to_proto(s)) for s in states if isinstance(s, VehicleState)] == list(frames)
+
+
+def test_the_canonical_v1_message_carries_the_frame_and_the_flag() -> None:
+    from gateway.adapters.canonical import as_canonical
+
+    [state] = build({"family": "j2735", "skip_octets": 26})(_hex_file("BsmReceiverTest_ValidBSM.txt"), CONTEXT)
+    field_name, message = as_canonical(state)
+    assert field_name == "vehicle_states"
+    assert list(message.provenance.flags) == [UNVERIFIED_FLAG]
+    assert encode_v1(message) == message.provenance.air_message.uper
+    assert message.provenance.air_message.message_id == 20
