@@ -125,3 +125,25 @@ def test_trace_minimizing_weight_of_small_and_boundary_batches() -> None:
     tight, loose = np.eye(4)[None] * 0.01, np.eye(4)[None] * 100.0
     assert covariance_intersection(x_a, tight, x_b, loose).omega.tolist() == [1.0]
     assert covariance_intersection(x_a, loose, x_b, tight).omega.tolist() == [0.0]
+
+
+def test_small_batch_path_matches_the_polynomial_path() -> None:
+    """Fewer than 16 pairs take the few-call path; its weight is the trace minimizer as well (to ~1e-7)."""
+    from roadlink.fusion.t2t import _SMALL_BATCH, _small_covariance_intersection
+
+    x_a, p_a, x_b, p_b = _pairs(np.random.default_rng(23), 12)
+    small = _small_covariance_intersection(x_a, p_a, x_b, p_b)
+    doubled = [np.concatenate([v, v]) for v in (x_a, p_a, x_b, p_b)]
+    assert len(doubled[0]) >= _SMALL_BATCH > len(x_a)
+    reference = covariance_intersection(doubled[0], doubled[1], doubled[2], doubled[3])
+    trace_small = np.trace(small.covs, axis1=1, axis2=2)
+    trace_reference = np.trace(reference.covs[:12], axis1=1, axis2=2)
+    assert (trace_small <= trace_reference * (1 + 1e-7)).all()
+    np.testing.assert_allclose(small.omega, reference.omega[:12], atol=1e-3)
+    info = np.linalg.inv(small.covs)
+    omega = small.omega[:, None, None]
+    expected = omega * np.linalg.inv(p_a) + (1 - omega) * np.linalg.inv(p_b)
+    np.testing.assert_allclose(info, expected, rtol=1e-6, atol=1e-8)
+    mean = np.einsum("nij,nj->ni", small.covs, np.einsum("nij,nj->ni", omega * np.linalg.inv(p_a), x_a))
+    mean += np.einsum("nij,nj->ni", small.covs, np.einsum("nij,nj->ni", (1 - omega) * np.linalg.inv(p_b), x_b))
+    np.testing.assert_allclose(small.states, mean, atol=1e-8)
