@@ -36,7 +36,7 @@ from roadlink.domain.errors import ServiceError, StatusCode
 from roadlink.domain.situation import SituationUpdate
 from roadlink.domain.spatial import Area, Circle, Position
 from roadlink.domain.vehicle import VehicleState
-from roadlink.sdk.core import ClientCore, open_channel, translate_error
+from roadlink.sdk.core import ClientCore, ConnectionOptions, open_channel, translate_error
 from roadlink.sdk.feed import SituationFeed
 from roadlink.sdk.publisher import PublishStats, VehiclePublisher
 from roadlink.sdk.roadside_feed import RoadsideFeed
@@ -238,7 +238,7 @@ class VehicleClient(ClientCore):
 
     def follow_roadside(
         self,
-        target: str,
+        target: str | ConnectionOptions,
         *,
         position: Position | None = None,
         vehicle_id: bytes | None = None,
@@ -250,10 +250,12 @@ class VehicleClient(ClientCore):
         """Receive what the roadside node at `target` (host:port) broadcasts to vehicles near it: its fused
         object list, signal timing, lane map, and the cloud's advisories and road-side information.
 
-        The node is reached on a channel of its own, with this client's TLS credentials, token and reconnect
-        policy. `position` defaults to the last position published (of `vehicle_id`, when given); the node
-        is told each new published position more than `move_threshold_m` from the last one it got. See
-        `RoadsideFeed` for buffering, `idle_timeout_s`, `default_validity_s` and resumption.
+        The node is reached on a channel of its own: with a `target` string, using this client's TLS
+        credentials, token and reconnect policy; with `ConnectionOptions`, using those (an RSU whose
+        certificate another CA signs, or that wants another token). `position` defaults to the last position
+        published (of `vehicle_id`, when given); the node is told each new published position more than
+        `move_threshold_m` from the last one it got. See `RoadsideFeed` for buffering, `idle_timeout_s`,
+        `default_validity_s` and resumption.
         """
         start = position
         if start is None:
@@ -261,7 +263,7 @@ class VehicleClient(ClientCore):
         if start is None:
             raise ValueError("no position yet: publish a state first, or pass position=")
         self._stub()  # fail early when not connected
-        options = replace(self.options, target=target)
+        options = target if isinstance(target, ConnectionOptions) else replace(self.options, target=target)
         channel = open_channel(options)
         feed = RoadsideFeed(
             lambda: dl_grpc.VehicleDownlinkServiceStub(channel).WatchRoadside(metadata=options.metadata()),

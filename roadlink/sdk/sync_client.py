@@ -30,7 +30,7 @@ from roadlink.domain.situation import Advisory
 from roadlink.domain.spatial import Circle, Position
 from roadlink.domain.vehicle import VehicleState
 from roadlink.sdk.client import VehicleClient
-from roadlink.sdk.core import ClientCore
+from roadlink.sdk.core import ClientCore, ConnectionOptions
 from roadlink.sdk.feed import SituationFeed
 from roadlink.sdk.lane_map import RoadsideMap
 from roadlink.sdk.publisher import PublishStats
@@ -199,7 +199,7 @@ class SyncVehicleClient(ClientCore):
 
     def follow_roadside(
         self,
-        target: str,
+        target: str | ConnectionOptions,
         *,
         position: Position | None = None,
         vehicle_id: bytes | None = None,

@@ -27,6 +27,7 @@ from roadlink.sdk import (
     Advisory,
     AdvisoryType,
     Circle,
+    ConnectionOptions,
     LaneDirection,
     MovementEvent,
     MovementPhase,
@@ -44,6 +45,7 @@ from roadlink.sdk import (
     SpeedLimitType,
     StatusCode,
     SyncVehicleClient,
+    TlsCredentials,
     VehicleClient,
 )
 from roadlink.wire.backoff import Backoff
@@ -54,7 +56,7 @@ from roadside.node import RoadsideNode
 from roadside.settings import RoadsideSettings
 from tests.roadside.test_local_fusion import ORIGIN, SENSORS, sensor_frame
 from tests.sdk.conftest import WAIT_S, eventually, sdk_tasks, state
-from tests.sdk.servers import BackgroundServer, SilentRoadside, TestServer
+from tests.sdk.servers import BackgroundServer, SilentRoadside, TestServer, make_cert
 
 pytestmark = pytest.mark.integration
 
@@ -296,6 +298,30 @@ async def test_a_silent_rsu_is_left_after_idle_timeout_s() -> None:
     assert raised.value.code is StatusCode.UNAVAILABLE
     assert "no update from the node for 0.2 s" in raised.value.message
     assert rsu.streams == 2  # the first stream and one reconnect, both silent
+
+
+async def test_an_rsu_with_its_own_tls_and_token_is_reached_with_its_own_options(
+    cloud: CloudNode, tmp_path: Path
+) -> None:
+    cert = make_cert(tmp_path)
+    (tmp_path / "rsu.pem").write_bytes(cert.certificate)
+    (tmp_path / "rsu.key").write_bytes(cert.private_key)
+    settings = roadside_settings(
+        cloud.port,
+        tls_cert_file=tmp_path / "rsu.pem",
+        tls_key_file=tmp_path / "rsu.key",
+        access_tokens=["rsu-secret"],
+    )
+    async with RoadsideNode(settings) as rsu, VehicleClient(f"127.0.0.1:{cloud.port}") as client:  # cloud: plaintext
+        rsu_options = ConnectionOptions(
+            f"127.0.0.1:{rsu.port}",
+            tls=TlsCredentials(root_certificates=cert.certificate),
+            access_token="rsu-secret",
+            reconnect=FAST,
+        )
+        async with client.follow_roadside(rsu_options, position=ORIGIN) as feed:
+            got = await collect(feed, lambda got: True)
+    assert got[0].map is not None
 
 
 async def test_wrong_token_is_unauthenticated_at_once(cloud: CloudNode) -> None:
