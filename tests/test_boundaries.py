@@ -9,6 +9,8 @@ import __future__
 import ast
 import importlib
 import inspect
+import types
+import typing
 from pathlib import Path
 
 import pytest
@@ -127,8 +129,11 @@ def test_sdk_all_names_exist_and_star_import_works() -> None:
 def test_sdk_exports_plain_domain_types_not_protobuf() -> None:
     for name in roadlink.sdk.__all__:
         value = getattr(roadlink.sdk, name)
-        module = getattr(value, "__module__", "")
-        assert module.startswith(("roadlink.domain.", "roadlink.sdk.")), (name, module)
+        # A union alias (`A | B`) lives in `types`; what matters is where each of its members comes from.
+        members = typing.get_args(value) if isinstance(value, types.UnionType) else (value,)
+        for member in members:
+            module = getattr(member, "__module__", "")
+            assert module.startswith(("roadlink.domain.", "roadlink.sdk.")), (name, member, module)
 
 
 ALL_MODULES = [_module_name(path) for path in _modules_under(*PACKAGES) if path.name != "__main__.py"]
