@@ -10,7 +10,7 @@ j2735_signal_request  SRM (29) and SSM (30)
 j2735_tim        TravelerInformation (31)
 j2735_psm        PersonalSafetyMessage (32)
 j2735_sdsm       SensorDataSharingMessage (41)
-j2735_mapping    decoded BSM -> VehicleState in SI units
+j2735_mapping    decoded BSM <-> VehicleState in SI units (the inverse keeps a template's Part II)
 j2735_spat       decoded SPaT <-> SignalPhaseAndTiming with absolute times
 j2735_map        decoded MapData -> v1 MapData
 j2735_perception decoded SDSM / PSM -> PerceptionFrame

@@ -1,4 +1,4 @@
-"""Decoded J2735 BSM (as `roadlink.codec.j2735` returns it) -> `VehicleState` in SI units.
+"""Decoded J2735 BSM (as `roadlink.codec.j2735` returns it) <-> `VehicleState` in SI units.
 
 Scaling, per the J2735 field facts (every "unavailable" code becomes None / an absent field):
 
@@ -18,6 +18,14 @@ the time closest to the reference clock (usually the receive time), across the m
 direction. A leap second (60000..60999) resolves to the minute's last millisecond, since unix time has none;
 61000..65534 are out of range; 65535 (unavailable) falls back to the reference time. These are the same rules
 as the JSON BSM relay adapter, so a BSM maps identically whichever way it arrives.
+
+`vehicle_state_to_bsm(state, template=None)` is the inverse for the core data (SI values rounded to the nearest
+LSB, clamped to the field's range, None -> the unavailable code). What v1 has no field for (brake status, Part II
+content, regional extensions, the exact raw code of a many-to-one mapping such as a leap-second secMark or a
+reserved transmission state) comes from `template`, the decoded BSM the state came from, or else from the BSM in
+the state's provenance.air_message: each core component of the template is kept when it maps to the same v1
+value, so an unchanged state encodes to the original octets. Without either, brakes are all "unavailable" and
+there is no Part II.
 """
 
 from __future__ import annotations
@@ -25,6 +33,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Final
 
+from roadlink.codec import j2735
+from roadlink.codec.errors import DecodeError, EncodeError
 from roadlink.codec.j2735 import BSM_MESSAGE_ID
 from roadlink.domain.errors import ValidationError
 from roadlink.domain.spatial import Dimensions, Position, PositionAccuracy
@@ -36,6 +46,7 @@ __all__ = [
     "bsm_to_vehicle_state",
     "frame_to_vehicle_state",
     "resolve_sec_mark",
+    "vehicle_state_to_bsm",
 ]
 
 STANDARD_GRAVITY_MPS2: Final = 9.80665
@@ -146,3 +157,110 @@ def _size(size: Mapping[str, int]) -> Dimensions | None:
     if size["width"] == 0 or size["length"] == 0:
         return None
     return Dimensions(size["length"] / 100, size["width"] / 100)
+
+
+# --- VehicleState -> BSM --------------------------------------------------------------------------------------------
+
+_GEAR_NAMES: Final = {state: name for name, state in _TRANSMISSION.items()}
+_NO_BRAKES: Final = {
+    "wheelBrakes": (0b10000, 5),  # bit 0: unavailable
+    "traction": "unavailable",
+    "abs": "unavailable",
+    "scs": "unavailable",
+    "brakeBoost": "unavailable",
+    "auxBrakes": "unavailable",
+}
+
+
+def _raw(value: float | None, per_unit: float, unavailable: int, lo: int, hi: int) -> int:
+    return unavailable if value is None else min(max(round(value * per_unit), lo), hi)
+
+
+def _core_value(state: VehicleState) -> dict[str, Any]:
+    """The core data of `state` from its v1 fields alone."""
+    p, a = state.position, state.accuracy
+    return {
+        "msgCnt": state.message_count % 128,
+        "id": bytes(state.temporary_id[-4:]).rjust(4, b"\0"),
+        "secMark": state.time_unix_ms % _MINUTE_MS,
+        "lat": round(p.latitude_deg * 10_000_000),
+        "long": round(p.longitude_deg * 10_000_000),
+        "elev": _raw(p.elevation_m, 10, _ELEVATION_UNAVAILABLE, -4095, 61439),
+        "accuracy": {
+            "semiMajor": _raw(None if a is None else a.semi_major_m, 20, _ACCURACY_UNAVAILABLE, 0, 254),
+            "semiMinor": _raw(None if a is None else a.semi_minor_m, 20, _ACCURACY_UNAVAILABLE, 0, 254),
+            "orientation": _orientation(a),
+        },
+        "transmission": _GEAR_NAMES.get(state.transmission, "unavailable"),
+        "speed": _raw(state.speed_mps, 50, _SPEED_UNAVAILABLE, 0, 8190),
+        "heading": _raw(state.heading_deg, 80, _HEADING_UNAVAILABLE, 0, 28800) % 28800
+        if state.heading_deg is not None
+        else _HEADING_UNAVAILABLE,
+        "angle": _raw(state.steering_wheel_angle_deg, 1 / 1.5, _ANGLE_UNAVAILABLE, -126, 126),
+        "accelSet": _accel_value(state),
+        "brakes": dict(_NO_BRAKES),
+        "size": {
+            "width": 0 if state.size is None else min(max(round(state.size.width_m * 100), 0), 1023),
+            "length": 0 if state.size is None else min(max(round(state.size.length_m * 100), 0), 4095),
+        },
+    }
+
+
+def _orientation(accuracy: PositionAccuracy | None) -> int:
+    if accuracy is None or accuracy.semi_major_orientation_deg is None:
+        return _ORIENTATION_UNAVAILABLE
+    return round(accuracy.semi_major_orientation_deg * 65535 / 360) % 65535
+
+
+def _accel_value(state: VehicleState) -> dict[str, int]:
+    long_, lat = state.longitudinal_acceleration_mps2, state.lateral_acceleration_mps2
+    vert, yaw = state.vertical_acceleration_mps2, state.yaw_rate_deg_per_s
+    return {
+        "long": _raw(long_, 100, _ACCELERATION_UNAVAILABLE, -2000, 2000),
+        "lat": _raw(lat, 100, _ACCELERATION_UNAVAILABLE, -2000, 2000),
+        "vert": _raw(vert, 50 / STANDARD_GRAVITY_MPS2, _VERTICAL_UNAVAILABLE, -126, 127),
+        "yaw": _raw(yaw, 100, 0, -32767, 32767),
+    }
+
+
+def vehicle_state_to_bsm(state: VehicleState, template: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """VehicleState -> a J2735 BasicSafetyMessage value (see the module docstring for `template`).
+
+    Raises:
+        EncodeError: the state's air_message is a J2735 frame that does not decode.
+    """
+    template = template if template is not None else _air_template(state)
+    core = _core_value(state)
+    if template is None:
+        return {"coreData": core}
+    value = dict(template)
+    value["coreData"] = _overlay(core, template["coreData"], state)
+    return value
+
+
+def _overlay(core: dict[str, Any], old: Mapping[str, Any], state: VehicleState) -> dict[str, Any]:
+    """Each component of `old` that maps to the same v1 value as the fresh one, else the fresh one."""
+    want = _mapped(core, state.time_unix_ms)
+    out = dict(core)
+    for key in core:
+        if key == "brakes" or (key in old and _mapped({**core, key: old[key]}, state.time_unix_ms) == want):
+            out[key] = old.get(key, core[key])
+    return out
+
+
+def _mapped(core: Mapping[str, Any], reference_unix_ms: int) -> VehicleState | None:
+    try:
+        return bsm_to_vehicle_state({"coreData": core}, reference_unix_ms)
+    except ValidationError:
+        return None
+
+
+def _air_template(state: VehicleState) -> dict[str, Any] | None:
+    air = None if state.provenance is None else state.provenance.air_message
+    if air is None or air.standard != "j2735" or air.message_id != BSM_MESSAGE_ID:
+        return None
+    try:
+        template: dict[str, Any] = j2735.decode_frame(air.uper)["value"]
+    except DecodeError as exc:
+        raise EncodeError(f"provenance.air_message is no J2735 BSM: {exc}", path="provenance.air_message") from exc
+    return template

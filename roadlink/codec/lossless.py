@@ -12,10 +12,10 @@ air_message the original is the template:
        when that gives the same v1 content (provenance aside), the original octets are returned unchanged, so
        decode -> v1 -> protobuf -> encode is exact for every message, whatever v1 cannot represent;
     2. otherwise the v1 fields are laid over the decoded original (the mapping modules' `template`): CSAE
-       BSM / RSM / SPAT / MAP / RSI and ETSI CAM / DENM keep every component v1 has no field for; J2735 SPaT
-       and MapData are encoded from the v1 fields (their inverse mappings take no template); J2735 BSM, PSM
-       and SDSM have no inverse mapping and raise EncodeError when their v1 content was changed (a RoadSideInfo
-       that came as a CSAE RSI or ETSI DENM is encoded in its own standard).
+       BSM / RSM / SPAT / MAP / RSI, ETSI CAM / DENM and J2735 BSM keep every component v1 has no field for;
+       J2735 SPaT and MapData are encoded from the v1 fields (their inverse mappings take no template); J2735
+       PSM and SDSM have no inverse mapping and raise EncodeError when their v1 content was changed (a
+       RoadSideInfo that came as a CSAE RSI or ETSI DENM is encoded in its own standard).
 
 Without an air_message (data that never was an air-side message, e.g. the roadside node's own SPaT, MAP, RSI or
 fused perception bound for vehicles) the message is encoded from its v1 fields alone, in the standard asked for
@@ -63,6 +63,7 @@ from roadlink.codec.etsi_mapping import (
 from roadlink.codec.j2735_intersection import MAP_MESSAGE_ID, SPAT_MESSAGE_ID
 from roadlink.codec.j2735_map import frame_to_map, proto_to_map
 from roadlink.codec.j2735_mapping import frame_to_vehicle_state
+from roadlink.codec.j2735_mapping import vehicle_state_to_bsm as j2735_vehicle_state_to_bsm
 from roadlink.codec.j2735_perception import frame_to_perception
 from roadlink.codec.j2735_psm import PSM_MESSAGE_ID
 from roadlink.codec.j2735_road_info import road_side_info_to_tim
@@ -276,6 +277,10 @@ def _without_provenance(message: Message) -> Message:
 
 def _j2735_encode(items: Sequence[Message], air: AirMessage | None) -> bytes:
     first = items[0]
+    if isinstance(first, vehicle_pb2.VehicleState):
+        state = vehicle_state_from_proto(first)
+        value = j2735_vehicle_state_to_bsm(state, _j2735_template(air, j2735.BSM_MESSAGE_ID))
+        return j2735.encode_frame({"messageId": j2735.BSM_MESSAGE_ID, "value": value})
     if isinstance(first, signal_pb2.SignalPhaseAndTiming):
         value = signals_to_spat([signal_from_proto(m) for m in items])  # type: ignore[arg-type]
         return j2735.encode_frame({"messageId": SPAT_MESSAGE_ID, "value": value})
@@ -284,7 +289,17 @@ def _j2735_encode(items: Sequence[Message], air: AirMessage | None) -> bytes:
     if isinstance(first, info_pb2.RoadSideInfo) and air is None:
         return j2735.encode_frame({"messageId": TIM_MESSAGE_ID, "value": road_side_info_to_tim(first)})
     what = "changed v1 content" if air is not None else "a v1 message without air_message"
-    raise EncodeError(f"J2735 {type(first).__name__}: {what} has no J2735 encoding (only SPaT and MapData)")
+    raise EncodeError(f"J2735 {type(first).__name__}: {what} has no J2735 encoding (PSM / SDSM: only unchanged)")
+
+
+def _j2735_template(air: AirMessage | None, message_id: int) -> dict[str, Any] | None:
+    if air is None:
+        return None
+    frame = j2735.decode_frame(air.uper)
+    if frame["messageId"] != message_id:
+        raise EncodeError(f"the air_message is J2735 messageId {frame['messageId']}, not {message_id}")
+    template: dict[str, Any] = frame["value"]
+    return template
 
 
 def _csae_template(air: AirMessage | None, alternative: str) -> dict[str, Any] | None:

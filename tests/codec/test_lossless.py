@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from google.protobuf.message import Message
 from v2x.common.v1 import common_pb2
-from v2x.roadside.v1 import info_pb2
+from v2x.roadside.v1 import info_pb2, perception_pb2
 from v2x.vehicle.v1 import vehicle_pb2
 
-from roadlink.codec import csae, etsi, split_frames
+from roadlink.codec import csae, decode_frame, etsi, split_frames
 from roadlink.codec.csae_infrastructure import proto_to_rsi
 from roadlink.codec.csae_mapping import vehicle_state_to_bsm
 from roadlink.codec.errors import DecodeError, EncodeError
@@ -111,12 +111,19 @@ def test_changed_csae_bsm_keeps_what_v1_cannot_say_and_takes_the_new_field() -> 
     assert {k: v for k, v in value.items() if k != "speed"} == {k: v for k, v in original.items() if k != "speed"}
 
 
-def test_changed_j2735_bsm_is_an_encode_error_since_v1_has_no_bsm_encoder() -> None:
-    (state,) = decode_v1("j2735", captures.carma_hex("BSM_1"), REFERENCE)
+def test_changed_j2735_bsm_keeps_part_ii_and_a_changed_psm_is_an_encode_error() -> None:
+    data = captures.carma_hex("BSM_2")
+    (state,) = decode_v1("j2735", data, REFERENCE)
     assert isinstance(state, vehicle_pb2.VehicleState)
-    state.speed_mps += 1.0
+    state.speed_mps = 10.0
+    value, original = (decode_frame(d)["value"] for d in (encode_v1(state), data))
+    assert value["coreData"]["speed"] == 500  # 0.02 m/s
+    assert {k: v for k, v in value.items() if k != "coreData"} == {k: v for k, v in original.items() if k != "coreData"}
+    (psm,) = decode_v1("j2735", _ode("PsmReceiverTest_ValidPSM.txt"), REFERENCE)
+    assert isinstance(psm, perception_pb2.PerceptionFrame)
+    psm.objects[0].speed_mps += 1.0
     with pytest.raises(EncodeError, match="changed v1 content"):
-        encode_v1(state)
+        encode_v1(psm)
 
 
 def test_without_air_message_the_v1_fields_alone_are_encoded() -> None:
