@@ -30,7 +30,8 @@ class ChangeFeed:
         if self.version > version:
             return True
         try:
-            await asyncio.wait_for(self._event.wait(), timeout_s)
+            async with asyncio.timeout(timeout_s):
+                await self._event.wait()
         except TimeoutError:
             return False
         return True

@@ -130,7 +130,8 @@ class GrpcHandoverRouter:
     async def _drain(self, peer: _Peer) -> None:
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(peer.ready.wait(), 1.0)
+                async with asyncio.timeout(1.0):
+                    await peer.ready.wait()
             peer.ready.clear()
             batch = list(peer.queue)
             peer.queue.clear()

@@ -55,7 +55,8 @@ class SituationStream:
         producer = asyncio.create_task(self._produce(), name="situation-producer")
         try:
             while True:
-                await asyncio.wait_for(self._ready.wait(), timeout=max(5.0, 10 * self._period_s))
+                async with asyncio.timeout(max(5.0, 10 * self._period_s)):
+                    await self._ready.wait()
                 self._ready.clear()
                 if producer.done():
                     producer.result()  # re-raises the query's failure instead of hiding it

@@ -77,7 +77,8 @@ class VehicleServicer(vs_grpc.VehicleServiceServicer):
         context: aio.ServicerContext[Any, Any],
     ) -> AsyncIterator[vs_pb2.WatchSituationResponse]:
         requests = aiter(request_iterator)
-        first = await asyncio.wait_for(anext(requests), _FIRST_REQUEST_TIMEOUT_S)
+        async with asyncio.timeout(_FIRST_REQUEST_TIMEOUT_S):
+            first = await anext(requests)
         if not first.HasField("area"):
             raise ValidationError("missing_area", "the first WatchSituation request must set area", field="area")
         area = area_from_proto(first.area)

@@ -221,7 +221,8 @@ class MqttSource:
 
     async def _drain(self) -> None:
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), self._wake_timeout_s())
+            async with asyncio.timeout(self._wake_timeout_s()):
+                await self._wake.wait()
         self._wake.clear()
         with self._lock:
             batch, self._inbox = self._inbox, []

@@ -69,7 +69,8 @@ class GatewayNode:
 
     async def wait_connected(self, timeout_s: float) -> None:
         """Wait until the MQTT subscription is in place (TimeoutError after `timeout_s`)."""
-        await asyncio.wait_for(self.source.connected.wait(), timeout_s)
+        async with asyncio.timeout(timeout_s):
+            await self.source.connected.wait()
 
     async def __aenter__(self) -> Self:
         if self.settings.metrics_listen is not None:

@@ -110,9 +110,11 @@ async def _run_tasks(
     try:
         timeout = options.duration_s if options.duration_s > 0 else None
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(asyncio.shield(replayer), timeout)
+            async with asyncio.timeout(timeout):
+                await asyncio.shield(replayer)
         stop.set()
-        await asyncio.wait_for(replayer, _CONNECT_TIMEOUT_S)
+        async with asyncio.timeout(_CONNECT_TIMEOUT_S):
+            await replayer
         await asyncio.sleep(0.5)  # let the last frames reach the subscriber
     finally:
         subscription.cancel()

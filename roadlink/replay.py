@@ -120,4 +120,5 @@ async def _sleep_until(deadline_s: float, stop: asyncio.Event) -> None:
     delay_s = deadline_s - asyncio.get_running_loop().time()
     if delay_s > 0.0:
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=delay_s)
+            async with asyncio.timeout(delay_s):
+                await stop.wait()

@@ -238,7 +238,8 @@ class VehicleHub:
                 yield response
                 continue
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(watcher.ready.wait(), timeout=_IDLE_WAIT_S)
+                async with asyncio.timeout(_IDLE_WAIT_S):
+                    await watcher.ready.wait()
 
     def _current_state(self) -> list[Response]:
         """The map and each intersection's latest signal timing, unless older than `max_signal_age_ms` (a
@@ -280,7 +281,8 @@ class VehicleDownlinkServicer(dl_grpc.VehicleDownlinkServiceServicer):
         context: aio.ServicerContext[Any, Any],
     ) -> AsyncIterator[Response]:
         requests = aiter(request_iterator)
-        first = await asyncio.wait_for(anext(requests), _FIRST_REQUEST_TIMEOUT_S)
+        async with asyncio.timeout(_FIRST_REQUEST_TIMEOUT_S):
+            first = await anext(requests)
         if not first.HasField("position"):
             raise ValidationError("missing_position", "the first WatchRoadside request must set position")
         watcher = self._hub.join(position_from_proto(first.position))
@@ -364,7 +366,13 @@ class CloudDownlink:
         async with self._channel() as channel:
             call = dl_grpc.DownlinkServiceStub(channel).WatchDownlink(self._request, metadata=self._metadata)
             try:
-                while (response := await asyncio.wait_for(call.read(), self._idle_timeout_s)) is not aio.EOF:
+                while True:
+                    # asyncio.timeout, not wait_for: on 3.11 wait_for can swallow a cancellation that lands
+                    # as the read completes, and the node's shutdown would then wait on this task forever.
+                    async with asyncio.timeout(self._idle_timeout_s):
+                        response = await call.read()
+                    if response is aio.EOF:
+                        break
                     received = True
                     self._take(response)
             finally:

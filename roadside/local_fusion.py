@@ -190,7 +190,8 @@ class LocalFusion:
         frame = fused_frame(self._node_id, self._sequence, now_unix_ms(), tracks, self._reference)
         self._published_objects = bool(tracks)
         try:
-            await asyncio.wait_for(self._publish(frame), timeout=self._period_s)
+            async with asyncio.timeout(self._period_s):
+                await self._publish(frame)
             self.stats.frames_published += 1
         except TimeoutError:
             self.stats.publish_timeouts += 1

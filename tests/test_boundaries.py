@@ -166,3 +166,29 @@ def test_most_modules_declare_all() -> None:
     declaring = [path for path in _modules_under(*PACKAGES) if _declares_all(path)]
 
     assert len(declaring) >= 30
+
+
+def _wait_for_calls(source: str) -> list[int]:
+    """Lines calling `asyncio.wait_for(...)` (the attribute form; a bare `wait_for` of a Condition is fine)."""
+    return [
+        node.lineno
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr == "wait_for"
+        and isinstance(node.func.value, ast.Name)
+        and node.func.value.id == "asyncio"
+    ]
+
+
+def test_wait_for_scanner_finds_the_call() -> None:
+    assert _wait_for_calls("async def f():\n    await asyncio.wait_for(g(), 1)\n") == [2]
+    assert _wait_for_calls("async def f():\n    await cond.wait_for(ready)\n") == []
+
+
+@pytest.mark.parametrize("path", _modules_under(*PACKAGES), ids=_module_name)
+def test_services_use_asyncio_timeout_not_wait_for(path: Path) -> None:
+    """On Python 3.11 `asyncio.wait_for` can swallow a cancellation that lands as the awaited call completes
+    (CPython gh-86296, fixed in 3.12), leaving a task that its owner cannot stop; `asyncio.timeout` has no
+    such race."""
+    assert _wait_for_calls(path.read_text(encoding="utf-8")) == [], path

@@ -245,7 +245,8 @@ class BatchUplink:
 
     async def _session(self) -> None:
         async with self._channel() as channel:
-            await asyncio.wait_for(channel.channel_ready(), _CONNECT_TIMEOUT_S)
+            async with asyncio.timeout(_CONNECT_TIMEOUT_S):
+                await channel.channel_ready()
             publish = channel.stream_stream(
                 _PUBLISH_METHOD,
                 request_serializer=_serialize,
