@@ -7,7 +7,8 @@ roadlink decode [HEX | --file F] [--standard j2735|csae53|etsi] [--vendor-header
                 [--reference-ms MS]
 roadlink encode --file F [--v1] [--standard j2735|csae53|etsi]
 
-`decode` of a J2735 capture without --v1 prints `roadlink.codec.field_tools.decode_hex`'s document. Otherwise
+`decode` of a J2735 capture without --v1 prints `roadlink.codec.field_tools.decode_hex`'s document (its v1
+messages with provenance.air_message, so `encode --v1` of it gives the frame back). Otherwise
 (CSAE 53, ETSI, or --v1) it prints one document for the payload:
 
     {"standard": ..., "frames": [{"message": "BSM", "frame_hex": ..., "raw": JER (J2735, CSAE; not with --v1),
@@ -80,10 +81,12 @@ def _decode(args: argparse.Namespace) -> int:
 
     payload: str | bytes = args.file.read_bytes() if args.file else (args.hex or "")
     reference = args.reference_ms if args.reference_ms is not None else now_unix_ms()
+    from roadlink.codec.air_documents import decode_document, with_air_messages
+
     if args.standard == "j2735" and not args.v1:
-        print(json.dumps(decode_hex(payload, offset=args.offset, reference_unix_ms=reference), indent=2))
+        document = with_air_messages(decode_hex(payload, offset=args.offset, reference_unix_ms=reference), reference)
+        print(json.dumps(document, indent=2))
         return 0
-    from roadlink.codec.air_documents import decode_document
 
     options = {"offset": args.offset, "vendor_header": args.vendor_header, "v1_only": args.v1}
     print(json.dumps(decode_document(payload, args.standard, reference, **options), indent=2))
@@ -101,8 +104,10 @@ def _encode(args: argparse.Namespace) -> int:
         raise ValidationError("not_json", f"{args.file}: {exc}") from exc
     if isinstance(document, dict) and "frames" in document:
         frames = encode_document(document, from_v1=args.v1, standard=args.standard)
+    elif args.v1 and isinstance(document, dict) and "v1" in document:
+        frames = encode_document({"standard": "j2735", "frames": [document]}, from_v1=True, standard=args.standard)
     elif args.v1:
-        raise ValidationError("wrong_shape", "--v1 needs a document printed by `roadlink decode --v1`")
+        raise ValidationError("wrong_shape", "--v1 needs a document printed by `roadlink decode`")
     else:
         frames = [encode_json(document)]
     print("\n".join(frame.hex() for frame in frames))

@@ -37,7 +37,7 @@ from roadlink.codec.framing import split_vendor_frames
 from roadlink.codec.lossless import decode_v1, encode_v1
 from roadlink.domain.errors import ValidationError
 
-__all__ = ["decode_document", "encode_document"]
+__all__ = ["decode_document", "encode_document", "with_air_messages"]
 
 V1_TYPES: Final[dict[str, type[Message]]] = {
     t.DESCRIPTOR.full_name: t
@@ -72,6 +72,15 @@ def decode_document(
         _frame(f, standard, reference_unix_ms, v1_only) for f in _frames(payload, standard, offset, vendor_header)
     ]
     return {"standard": standard, "frames": frames}
+
+
+def with_air_messages(document: dict[str, Any], reference_unix_ms: int) -> dict[str, Any]:
+    """A `field_tools.decode_hex` document whose v1 messages carry their frame (provenance.air_message)."""
+    if not document.get("v1"):
+        return document
+    messages = decode_v1("j2735", bytes.fromhex(document["frame_hex"]), reference_unix_ms)
+    v1 = [json_format.MessageToDict(m, preserving_proto_field_name=True) for m in messages]
+    return {**document, "v1": v1}
 
 
 def _frames(payload: str | bytes, standard: str, offset: int | None, vendor_header: bool) -> Sequence[bytes]:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from roadlink.cli import main
-from roadlink.codec import csae, etsi
+from roadlink.codec import csae, decode_frame, etsi
 from roadlink.codec.framing import split_vendor_frames
 from tests.codec import captures
 from tests.codec.test_csae_golden import payloads as csae_payloads
@@ -107,3 +107,16 @@ def test_wrong_options_are_a_clear_error(capsys: pytest.CaptureFixture[str], tmp
     code, _, err = _run(capsys, "encode", "--file", str(tmp_path / "raw.json"), "--v1")
     assert code == 2
     assert "--v1" in err
+
+
+def test_the_default_j2735_document_carries_air_messages_and_encodes_back_from_v1(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    data = captures.carma_hex("BSM_2")
+    document = _decode(capsys, data.hex())
+    assert "raw" in document
+    assert document["v1"][0]["provenance"]["air_message"]["message_id"] == 20
+    document["v1"][0]["speed_mps"] = 10.0
+    (edited,) = _encode(capsys, tmp_path, document, "--v1")
+    assert decode_frame(edited)["value"]["coreData"]["speed"] == 500
+    assert _encode(capsys, tmp_path, document) == [data]  # from raw
