@@ -1,4 +1,4 @@
-"""What the cloud hands back to vehicles and operators: tracks, advisories and the situation of an area."""
+"""What the cloud hands back to vehicles and operators: tracks, advisories and signal states of an area."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import enum
 from dataclasses import dataclass
 
 from roadlink.domain.classes import ObjectClass
+from roadlink.domain.signal import SignalPhaseAndTiming
 from roadlink.domain.spatial import Area, Covariance2D, Dimensions, Position
 
 __all__ = ["Advisory", "AdvisoryType", "Severity", "SituationUpdate", "Track"]
@@ -70,7 +71,11 @@ class Advisory:
 
 @dataclass(frozen=True, slots=True)
 class SituationUpdate:
-    """The picture of `area` at `time_unix_ms`: the n-th update (`sequence`) of one stream."""
+    """The picture of `area` at `time_unix_ms`: the n-th update (`sequence`) of one stream.
+
+    `signal_timings` are the latest signal states (SPaT) of the intersections in the area, one per
+    intersection, so a vehicle sees tracks, advisories and signals in one consistent update.
+    """
 
     time_unix_ms: int
     area: Area
@@ -78,3 +83,4 @@ class SituationUpdate:
     advisories: tuple[Advisory, ...] = ()
     sequence: int = 0
     skipped_updates: int = 0
+    signal_timings: tuple[SignalPhaseAndTiming, ...] = ()

@@ -1,19 +1,20 @@
 """`Situation`: one situation update as the SDK delivers it, with the signal states of the area.
 
-The shared domain `SituationUpdate` does not carry signal states yet, while the wire message does
-(`SituationUpdate.signal_timings`). `Situation` is a `SituationUpdate` with them added, so code written for
-`SituationUpdate` keeps working. Decoding reuses the converters of `roadlink.wire.convert`.
+`Situation` is the domain `SituationUpdate` (tracks, advisories and `signal_timings`, the SPaT of the
+intersections in the area) with lookups a vehicle needs: its own track, the advisories about a track, the
+signal state of one intersection. Code written for `SituationUpdate` keeps working. Decoding reuses the
+converters of `roadlink.wire.convert`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 from v2x.cloud.v1 import vehicle_service_pb2 as vs_pb2
 
 from roadlink.domain.signal import SignalPhaseAndTiming
 from roadlink.domain.situation import Advisory, SituationUpdate, Track
-from roadlink.wire.convert import signal_from_proto, situation_from_proto
+from roadlink.wire.convert import situation_from_proto
 
 __all__ = ["Situation", "situation_from_response"]
 
@@ -23,10 +24,9 @@ class Situation(SituationUpdate):
     """The picture of `area` at `time_unix_ms`: tracks, advisories and signal states (SPaT) in the area.
 
     `sequence` counts the updates of one stream (it restarts at 1 after a reconnect); `skipped_updates` is
-    what the node dropped because this consumer was slow.
+    what the node dropped because this consumer was slow. `signal_timings` holds the latest signal state of
+    each intersection in the area (empty when none is there or the node has no SPaT).
     """
-
-    signal_timings: tuple[SignalPhaseAndTiming, ...] = ()
 
     def track_of(self, temporary_id: bytes) -> Track | None:
         """The track of the connected vehicle with this temporary id, if it is in the area."""
@@ -44,12 +44,4 @@ class Situation(SituationUpdate):
 def situation_from_response(response: vs_pb2.WatchSituationResponse) -> Situation:
     """Decode one stream message (raises `ValidationError` for a malformed one)."""
     update = situation_from_proto(response.update)
-    return Situation(
-        time_unix_ms=update.time_unix_ms,
-        area=update.area,
-        tracks=update.tracks,
-        advisories=update.advisories,
-        sequence=update.sequence,
-        skipped_updates=update.skipped_updates,
-        signal_timings=tuple(signal_from_proto(s) for s in response.update.signal_timings),
-    )
+    return Situation(**{f.name: getattr(update, f.name) for f in fields(SituationUpdate)})

@@ -441,6 +441,7 @@ def situation_to_proto(update: SituationUpdate) -> situation_pb2.SituationUpdate
         area=area_to_proto(update.area),
         tracks=[track_to_proto(track) for track in update.tracks],
         advisories=[advisory_to_proto(advisory) for advisory in update.advisories],
+        signal_timings=[signal_to_proto(spat) for spat in update.signal_timings],
         sequence=update.sequence,
         skipped_updates=update.skipped_updates,
     )
@@ -455,6 +456,7 @@ def situation_from_proto(message: situation_pb2.SituationUpdate) -> SituationUpd
         advisories=tuple(advisory_from_proto(advisory) for advisory in message.advisories),
         sequence=message.sequence,
         skipped_updates=message.skipped_updates,
+        signal_timings=tuple(signal_from_proto(spat) for spat in message.signal_timings),
     )
 
 

@@ -32,7 +32,7 @@ from roadlink.sdk import (
 from roadlink.sdk.core import RetryBudget, translate_error
 from roadlink.sdk.situation import situation_from_response
 from roadlink.wire.backoff import Backoff
-from roadlink.wire.convert import signal_to_proto, situation_to_proto
+from roadlink.wire.convert import situation_to_proto
 
 HOME = Position(39.0742, 115.9325)
 OWN = b"\x0a\x00\x00\x01"
@@ -175,7 +175,6 @@ def test_situation_carries_signal_states_from_the_wire() -> None:
     spat = SignalPhaseAndTiming(4711, 1_000, (MovementState(2, (MovementEvent(MovementPhase.STOP_AND_REMAIN, 900),)),))
     situation = Situation(1_000, Circle(HOME, 400.0), (), sequence=3, signal_timings=(spat,))
     message = situation_to_proto(situation)
-    message.signal_timings.append(signal_to_proto(spat))
 
     decoded = situation_from_response(vs_pb2.WatchSituationResponse(update=message))
 

@@ -15,6 +15,7 @@ from v2x.vehicle.v1 import vehicle_pb2
 from roadlink.domain.classes import ObjectClass
 from roadlink.domain.errors import ValidationError
 from roadlink.domain.perception import DetectedObject, PerceptionFrame, Provenance
+from roadlink.domain.signal import MovementEvent, MovementPhase, MovementState, SignalPhaseAndTiming
 from roadlink.domain.situation import Advisory, AdvisoryType, Severity, SituationUpdate, Track
 from roadlink.domain.spatial import (
     Area,
@@ -302,6 +303,15 @@ def test_advisory_round_trip(advisory: Advisory) -> None:
     assert advisory_from_proto(advisory_to_proto(advisory)) == advisory
 
 
+RED_SPAT = SignalPhaseAndTiming(
+    intersection_id=7,
+    time_unix_ms=T0,
+    movements=(MovementState(2, (MovementEvent(MovementPhase.STOP_AND_REMAIN, min_end_time_unix_ms=T0 + 9_000),)),),
+    revision=3,
+)
+"""A red signal of one intersection, as a situation update carries it."""
+
+
 @pytest.mark.parametrize("area", [CIRCLE, BOX], ids=["circle", "box"])
 def test_situation_update_round_trip(area: Area) -> None:
     update = SituationUpdate(
@@ -311,9 +321,13 @@ def test_situation_update_round_trip(area: Area) -> None:
         advisories=(FULL_ADVISORY,),
         sequence=17,
         skipped_updates=3,
+        signal_timings=(RED_SPAT,),
     )
 
-    assert situation_from_proto(situation_to_proto(update)) == update
+    message = situation_to_proto(update)
+
+    assert [s.intersection_id for s in message.signal_timings] == [RED_SPAT.intersection_id]
+    assert situation_from_proto(message) == update
 
 
 @pytest.mark.parametrize(
