@@ -1,7 +1,8 @@
 """Throughput per core of the CSAE 53 and ETSI codecs (`roadlink.codec.csae`, `roadlink.codec.etsi`), ETSI vs pycrate.
 
 Run: `python -m bench.codec_standards [--runs R] [--seconds S]` from the repository root (defaults: 5 runs of
-about 0.2 s CPU per mode, some 15 s in all). `measure(runs, seconds)` is the same as a function, for bench.codec.
+about 0.2 s CPU per mode, some 15 s in all). `measure(runs, seconds)` is the same as a function; `python -m
+bench.codec` runs `csae_modes()` and `etsi_modes()` interleaved with its J2735 modes, in its table and last line.
 
 Data (checked before anything is timed: every frame decodes and re-encodes to its exact bytes):
 - CSAE: the real frames of tests/data/csae (2 BSMs of 53 and 86 B, the RSM of 40 B, the SPAT of 261 B, the MAP of
@@ -45,12 +46,13 @@ REFERENCE_MS = 1_668_495_310_000
 
 @dataclass(frozen=True)
 class Mode:
-    """One timed operation over `count` messages per pass."""
+    """One timed operation over `count` messages per pass; `mean_bytes` is their mean UPER size in bytes."""
 
     name: str
     data: str
     count: int
     one_pass: Callable[[], object]
+    mean_bytes: float
 
 
 def _csae_frames() -> dict[str, list[bytes]]:
@@ -87,13 +89,14 @@ def csae_modes() -> list[Mode]:
         if name not in _CSAE_MAPS:
             continue
         decoded = [csae.decode_frame(f) for f in frames]
-        assert [csae.encode_frame(v) for v in decoded] == frames, f"CSAE {name} does not round-trip"
+        if [csae.encode_frame(v) for v in decoded] != frames:
+            raise RuntimeError(f"CSAE {name}: re-encoding does not reproduce the frames")
         mapper = _CSAE_MAPS[name]
-        data = f"csae_{name.lower()}"
+        data, size = f"csae_{name.lower()}", sum(map(len, frames)) / len(frames)
         modes += [
-            Mode("decode", data, len(frames), partial(_decode_all, frames)),
-            Mode("encode", data, len(frames), partial(_encode_all, decoded)),
-            Mode("decode+map", data, len(frames), partial(_decode_map_all, frames, mapper)),
+            Mode("decode", data, len(frames), partial(_decode_all, frames), size),
+            Mode("encode", data, len(frames), partial(_encode_all, decoded), size),
+            Mode("decode+map", data, len(frames), partial(_decode_map_all, frames, mapper), size),
         ]
     return modes
 
@@ -123,23 +126,32 @@ def _denm_value() -> dict[str, Any]:
     }
 
 
+def _cam_decode_map(data: bytes) -> object:
+    return cam_to_vehicle_state(etsi.CAM.decode(data), REFERENCE_MS)
+
+
 def etsi_modes() -> list[Mode]:
-    """Ours and pycrate's decode and encode of the CAM and the DENM; decode+map of the CAM."""
+    """Ours and pycrate's decode and encode of the CAM and the DENM; decode+map of the CAM.
+
+    Each side encodes its own decode of the same bytes (the values are equal: our types are pycrate's, translated).
+    """
     vectors = json.loads((DATA / "etsi" / "etsi_vectors.json").read_text())["vectors"]
     cam = bytes.fromhex(next(v["uper_hex"] for v in vectors if v["pdu"] == "CAM"))
     denm = etsi.encode_denm(_denm_value())
     modes = []
     for pdu, t, data in (("CAM", etsi.CAM, cam), ("DENM", etsi.DENM, denm)):
-        value = t.decode(data)
-        assert t.encode(value) == data == etsi.encode_pycrate(pdu, etsi.decode_pycrate(pdu, data)), pdu
-        name = pdu.lower()
+        value, pycrate_value = t.decode(data), etsi.decode_pycrate(pdu, data)
+        if not t.encode(value) == data == etsi.encode_pycrate(pdu, pycrate_value):
+            raise RuntimeError(f"{pdu}: our codec or pycrate does not re-encode it to its bytes")
+        name, size = pdu.lower(), float(len(data))
         modes += [
-            Mode("decode", name, 1, partial(t.decode, data)),
-            Mode("encode", name, 1, partial(t.encode, value)),
-            Mode("pycrate decode", name, 1, partial(etsi.decode_pycrate, pdu, data)),
-            Mode("pycrate encode", name, 1, partial(etsi.encode_pycrate, pdu, value)),
+            Mode("decode", name, 1, partial(t.decode, data), size),
+            Mode("encode", name, 1, partial(t.encode, value), size),
+            Mode("pycrate decode", name, 1, partial(etsi.decode_pycrate, pdu, data), size),
+            Mode("pycrate encode", name, 1, partial(etsi.encode_pycrate, pdu, pycrate_value), size),
         ]
-    modes.append(Mode("decode+map", "cam", 1, lambda: cam_to_vehicle_state(etsi.CAM.decode(cam), REFERENCE_MS)))
+    cam_map = partial(_cam_decode_map, cam)
+    modes.append(Mode("decode+map", "cam", 1, cam_map, float(len(cam))))
     return modes
 
 
