@@ -162,8 +162,14 @@ class Tracker:
             self._table.source_mask_prev[:] = self._table.source_mask
             self._table.source_mask[:] = 0
             sources = self._source_indices(released)
+            frames: list[IntArray] = []
             for rows in split_scans(released, self.config.self_report_bucket_ms):
-                self._process_scan(released.take(rows), sources[rows])
+                if released.kinds[rows[0]] == SourceKind.VEHICLE_SELF_REPORT:
+                    self._process_scan(released.take(rows), sources[rows])
+                else:
+                    frames.append(rows)
+            if frames:
+                self._process_frames(released, sources, frames)
             self._links.forget_before(int(released.times_ms.max()))
             if self._coverage is not None:
                 self._coverage.observe(sources, released.positions_m, int(released.times_ms.max()))
@@ -217,16 +223,145 @@ class Tracker:
         fused = np.concatenate([detections, unassigned])
         self._links.record(link_keys[fused], self._table.ids[track_rows], scan.times_ms[fused])
 
+    def _process_frames(self, released: Detections, sources: IntArray, frames: list[IntArray]) -> None:
+        """Associate all source frames of one step with the tracks in one pass and fuse them in rounds.
+
+        ``frames`` (index arrays into ``released``, in time order) are the step's RSU and sensor frames. The
+        cascade of :meth:`_process_scan` (links, then gating and GNN) runs once over all of them, a track
+        taking at most one detection of each frame, so its fixed numpy overhead is paid once per step rather
+        than once per frame. Each track then fuses its detections in time order: round ``k`` fuses every
+        track's ``k``-th detection of the step (one prediction and one fusion call per round; a track is
+        seen by a few sources, so a step has about as many rounds as the most-observed object has sources).
+        Detections left unassigned (new objects, clutter) are processed frame by frame against the tracks
+        started earlier in this step, so an object two RSUs see for the first time starts one track.
+        """
+        lengths = [len(rows) for rows in frames]
+        batch = released.take(np.concatenate(frames))
+        batch_sources = sources[np.concatenate(frames)]
+        frame = np.repeat(np.arange(len(frames), dtype=np.int64), lengths)
+        scan_numbers = self._scan + 1 + frame
+        self._scan += len(frames)
+        self.stats.scans += len(frames)
+        bits = _source_bits(batch_sources)
+        link_keys = TrackLinks.keys(batch_sources, batch.object_ids)
+        every = np.arange(len(self._table), dtype=np.int64)
+        psd = self.config.predictor.psd(self._table.states, self._table.object_class.astype(np.int64))
+        context = _Frames(frame, len(frames))
+        all_rows = np.arange(len(batch), dtype=np.int64)
+        linked_tracks, linked_detections = self._linked_pairs(batch, all_rows, link_keys, every, psd, context)
+        context.taken = context.keys(linked_tracks, linked_detections)
+        rest = _complement(len(batch), linked_detections)
+        gated_tracks, gated_detections = self._gated_pairs(batch, rest, every, psd, context)
+        tracks = np.concatenate([linked_tracks, gated_tracks])
+        detections = np.concatenate([linked_detections, gated_detections])
+        self._fuse_in_rounds(batch, tracks, detections, bits, psd, scan_numbers)
+        self._links.record(*self._latest_links(link_keys[detections], tracks, batch.times_ms[detections]))
+        unassigned = _complement(len(batch), detections)
+        if len(unassigned):
+            self._start_tracks(batch, unassigned, frame, bits, link_keys, scan_numbers)
+
+    def _fuse_in_rounds(
+        self,
+        batch: Detections,
+        tracks: IntArray,
+        detections: IntArray,
+        bits: np.ndarray,
+        psd: FloatArray,
+        scan_numbers: IntArray,
+    ) -> None:
+        """Fuse pairs where a track may appear several times: round ``k`` takes each track's ``k``-th pair
+        in detection (time) order. ``psd`` (``(N, ...)``, per table row) serves the first round; later rounds
+        recompute it from the states the earlier rounds left."""
+        if not len(tracks):
+            return
+        order = np.lexsort((detections, tracks))
+        tracks, detections = tracks[order], detections[order]
+        first = np.ones(len(tracks), dtype=bool)
+        first[1:] = tracks[1:] != tracks[:-1]
+        start = np.maximum.accumulate(np.where(first, np.arange(len(tracks)), 0))
+        rank = np.arange(len(tracks)) - start
+        for k in range(int(rank.max()) + 1):
+            chosen = rank == k
+            round_tracks, round_detections = tracks[chosen], detections[chosen]
+            round_psd = (
+                psd[round_tracks]
+                if k == 0
+                else self.config.predictor.psd(
+                    self._table.states[round_tracks], self._table.object_class[round_tracks].astype(np.int64)
+                )
+            )
+            self._fuse(batch, round_tracks, round_detections, bits, round_psd, scan_numbers)
+
+    def _latest_links(
+        self, keys: IntArray, track_rows: IntArray, times_ms: IntArray
+    ) -> tuple[IntArray, np.ndarray[tuple[int], np.dtype[np.uint64]], IntArray]:
+        """Links to record for pairs of several frames: per link key, the latest pair's global track id."""
+        order = np.lexsort((times_ms, keys))[::-1]
+        _, first = np.unique(keys[order], return_index=True)
+        chosen = order[first]
+        return keys[chosen], self._table.ids[track_rows[chosen]], times_ms[chosen]
+
+    def _start_tracks(
+        self,
+        batch: Detections,
+        rows: IntArray,
+        frame: IntArray,
+        bits: np.ndarray,
+        link_keys: IntArray,
+        scan_numbers: IntArray,
+    ) -> None:
+        """Frame by frame: fuse the unassigned ``rows`` into tracks started earlier in this pass, start tracks
+        for the rest (each frame's detections may join each such track once)."""
+        first_new = len(self._table)
+        for f in np.unique(frame[rows]).tolist():
+            mine = rows[frame[rows] == f]
+            started = np.arange(first_new, len(self._table), dtype=np.int64)
+            tracks, detections = np.zeros(0, np.int64), np.zeros(0, np.int64)
+            if len(started):
+                psd = self.config.predictor.psd(
+                    self._table.states[started], self._table.object_class[started].astype(np.int64)
+                )
+                full_psd = np.zeros((len(self._table), *psd.shape[1:]), dtype=psd.dtype)
+                full_psd[started] = psd
+                tracks, detections = self._gated_pairs(batch, mine, started, full_psd)
+                self._fuse(batch, tracks, detections, bits, full_psd[tracks], scan_numbers)
+            fresh = _complement(len(batch), np.concatenate([detections, _complement(len(batch), mine)]))
+            if len(fresh):
+                self._initiate(batch, fresh, bits, int(scan_numbers[fresh[0]]))
+            track_rows = np.concatenate([tracks, self._table_rows_of_new(len(fresh))])
+            fused = np.concatenate([detections, fresh])
+            self._links.record(link_keys[fused], self._table.ids[track_rows], batch.times_ms[fused])
+
     def _gated_pairs(
-        self, scan: Detections, rows: IntArray, candidates: IntArray, psd: FloatArray
+        self,
+        scan: Detections,
+        rows: IntArray,
+        candidates: IntArray,
+        psd: FloatArray,
+        frames: _Frames | None = None,
     ) -> tuple[IntArray, IntArray]:
-        """GNN pairs (track rows, scan rows) of the detections ``rows`` with the tracks ``candidates``."""
+        """GNN pairs (track rows, scan rows) of the detections ``rows`` with the tracks ``candidates``.
+
+        With ``frames``, ``scan`` holds several source frames: a track may take one detection per frame, and
+        not one of a frame that already took it (``frames.taken``).
+        """
         if not len(rows) or not len(candidates):
             return np.zeros(0, np.int64), np.zeros(0, np.int64)
         part = scan.take(rows) if len(rows) < len(scan) else scan
         gated = self.config.gate.hypothesise(self._table, part, self.config.predictor, candidates, table_psd=psd)
-        chosen = gnn_assign(gated.track_rows, gated.detection_rows, gated.distance2, self.config.gate.threshold)
-        return gated.track_rows[chosen], rows[gated.detection_rows[chosen]]
+        track_rows, detection_rows, distance2 = gated.track_rows, gated.detection_rows, gated.distance2
+        labels = track_rows
+        if frames is not None:
+            labels = frames.keys(track_rows, rows[detection_rows])
+            free = ~np.isin(labels, frames.taken)
+            track_rows, detection_rows, distance2, labels = (
+                track_rows[free],
+                detection_rows[free],
+                distance2[free],
+                labels[free],
+            )
+        chosen = gnn_assign(labels, detection_rows, distance2, self.config.gate.threshold)
+        return track_rows[chosen], rows[detection_rows[chosen]]
 
     def _awaiting(self) -> np.ndarray[tuple[int], np.dtype[np.bool_]]:
         """``(N,)`` tentative tracks in the coverage of a source that has not reported them, young enough to wait."""
@@ -245,10 +380,17 @@ class Tracker:
         return np.arange(len(self._table) - count, len(self._table), dtype=np.int64)
 
     def _linked_pairs(
-        self, scan: Detections, rows: IntArray, keys: IntArray, candidates: IntArray, psd: FloatArray
+        self,
+        scan: Detections,
+        rows: IntArray,
+        keys: IntArray,
+        candidates: IntArray,
+        psd: FloatArray,
+        frames: _Frames | None = None,
     ) -> tuple[IntArray, IntArray]:
         """GNN pairs (track rows, scan rows) of the detections ``rows`` (link keys ``keys``) with the global
-        track their source track was last fused into, among ``candidates``, in the wider link gate."""
+        track their source track was last fused into, among ``candidates``, in the wider link gate (with
+        ``frames``: one detection per track and frame, as in :meth:`_gated_pairs`)."""
         track_rows = self._table.row_of(self._links.lookup(keys))
         allowed = np.zeros(len(self._table) + 1, dtype=bool)
         allowed[candidates] = True
@@ -259,10 +401,10 @@ class Tracker:
         hypotheses = self.config.gate.gate_linked(
             self._table, part, self.config.predictor, track_rows[linked], np.arange(len(linked)), table_psd=psd
         )
-        chosen = gnn_assign(
-            hypotheses.track_rows, hypotheses.detection_rows, hypotheses.distance2, self.config.gate.threshold
-        )
-        return hypotheses.track_rows[chosen], rows[linked[hypotheses.detection_rows[chosen]]]
+        detection_rows = rows[linked[hypotheses.detection_rows]]
+        labels = hypotheses.track_rows if frames is None else frames.keys(hypotheses.track_rows, detection_rows)
+        chosen = gnn_assign(labels, hypotheses.detection_rows, hypotheses.distance2, self.config.gate.threshold)
+        return hypotheses.track_rows[chosen], detection_rows[chosen]
 
     def _identity_pairs(self, scan: Detections) -> tuple[IntArray, IntArray]:
         """(track row, detection) pairs of self-reports whose vehicle id a track already carries."""
@@ -287,9 +429,19 @@ class Tracker:
         return np.flatnonzero(allowed)
 
     def _fuse(
-        self, scan: Detections, tracks: IntArray, detections: IntArray, bits: np.ndarray, psd: FloatArray
+        self,
+        scan: Detections,
+        tracks: IntArray,
+        detections: IntArray,
+        bits: np.ndarray,
+        psd: FloatArray,
+        scan_numbers: IntArray | None = None,
     ) -> None:
-        """Predict the paired tracks (PSDs ``psd``) to their detections' times and fuse each pair by source kind."""
+        """Predict the paired tracks (PSDs ``psd``) to their detections' times and fuse each pair by source kind.
+
+        Each track appears at most once in ``tracks``. ``scan_numbers`` (``(M,)`` per row of ``scan``, default:
+        the current scan) is the scan counter recorded as each track's ``last_scan``.
+        """
         table, times = self._table, scan.times_ms[detections]
         states, covs = self.config.predictor.predict(
             table.states[tracks],
@@ -321,7 +473,8 @@ class Tracker:
         table.states[tracks], table.covs[tracks], table.times_ms[tracks] = states, covs, times
         table.last_update_ms[tracks] = np.maximum(table.last_update_ms[tracks], times)
         table.hits[tracks] += 1
-        table.last_step[tracks], table.last_scan[tracks] = self._step, self._scan
+        table.last_step[tracks] = self._step
+        table.last_scan[tracks] = self._scan if scan_numbers is None else scan_numbers[detections]
         table.source_mask[tracks] |= bits[detections]
         table.sources_seen[tracks] |= bits[detections]
         reported = np.isfinite(scan.existence_probability[detections])
@@ -352,8 +505,9 @@ class Tracker:
         self._table.vehicle_ids[tracks[reports]] = scan.vehicle_ids[detections[reports]]
         self._table.self_report_ms[tracks[reports]] = scan.times_ms[detections[reports]]
 
-    def _initiate(self, scan: Detections, rows: IntArray, bits: np.ndarray) -> None:
-        new = self.config.initiator.initiate(self._table, scan, rows, self._next_id, self._step, self._scan)
+    def _initiate(self, scan: Detections, rows: IntArray, bits: np.ndarray, scan_number: int | None = None) -> None:
+        number = self._scan if scan_number is None else scan_number
+        new = self.config.initiator.initiate(self._table, scan, rows, self._next_id, self._step, number)
         self._next_id += len(rows)
         self._table.source_mask[new] = bits[rows]
         self._table.sources_seen[new] = bits[rows]
@@ -398,3 +552,22 @@ def _complement(count: int, taken: IntArray) -> IntArray:
 def _source_bits(sources: IntArray) -> np.ndarray[tuple[int], np.dtype[np.uint64]]:
     """``(M,) uint64`` mask bit of each source index (bit 63 for every index from 63 on; 0 for -1)."""
     return np.where(sources >= 0, _BITS[np.clip(sources, 0, _MAX_SOURCE_BIT)], np.uint64(0))
+
+
+class _Frames:
+    """Several source frames associated in one pass (:meth:`Tracker._process_frames`).
+
+    Attributes:
+        frame: ``(M,)`` frame index (0..F-1) of each detection of the pass.
+        count: F.
+        taken: Keys (:meth:`keys`) of the (track, frame) pairs already assigned.
+    """
+
+    def __init__(self, frame: IntArray, count: int) -> None:
+        self.frame = frame
+        self.count = count
+        self.taken: IntArray = np.zeros(0, np.int64)
+
+    def keys(self, track_rows: IntArray, detection_rows: IntArray) -> IntArray:
+        """``(E,)`` one label per (track, frame of the detection) pair."""
+        return np.asarray(track_rows * self.count + self.frame[detection_rows], dtype=np.int64)

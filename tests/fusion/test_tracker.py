@@ -18,6 +18,7 @@ from roadlink.fusion import (
     decode_vehicle_id,
 )
 from roadlink.fusion.gating import Hypotheses, MahalanobisGate
+from roadlink.fusion.t2t import CovarianceIntersectionFuser
 
 T0 = 1_000_000
 VEHICLE = b"\x11\x22\x33\x44"
@@ -251,3 +252,52 @@ def test_self_reports_of_one_step_form_one_scan() -> None:
     tracker.step(T0 + 100, Detections.concatenate([_rsu(T0, [(0.0, 0.0)]), *reports]))
     assert tracker.stats.scans == 2
     assert tracker.stats.tracks_created == 4
+
+
+@dataclass(frozen=True, slots=True)
+class _CountingFuser(CovarianceIntersectionFuser):
+    """The normal fuser, recording how many pairs each call fuses."""
+
+    calls: list[int] = field(default_factory=list)
+
+    def fuse(self, states: Any, *args: Any, **kwargs: Any) -> tuple[Any, Any]:
+        self.calls.append(len(states))
+        return CovarianceIntersectionFuser.fuse(self, states, *args, **kwargs)
+
+
+def _frames(now: int, ids_by_rsu: dict[str, list[int]]) -> Detections:
+    """One frame per RSU (phases 0/25/50 ms before ``now``) of objects ``i`` at ``(x(t), 3 i)``."""
+    frames = []
+    for phase, (source, ids) in enumerate(ids_by_rsu.items()):
+        t = now - 25 * phase
+        frames.append(_with_object_ids(_rsu(t, [(_x(t), 3.0 * i) for i in ids], source=source, std=0.3), ids))
+    return Detections.concatenate(frames)
+
+
+def test_frames_of_one_step_fuse_in_one_call_per_round() -> None:
+    # Three RSUs each see their own objects: the step's frames are associated in one pass and fused in one
+    # covariance-intersection call (each track has one estimate), not one call per frame.
+    fuser = _CountingFuser()
+    tracker = Tracker(TrackerConfig(window_ms=0, fuser=fuser))
+    ids = {"rsu-a": [0, 1], "rsu-b": [2, 3], "rsu-c": [4, 5]}
+    for k in range(4):
+        tracker.step(T0 + 100 * k, _frames(T0 + 100 * k, ids))
+    assert fuser.calls == [6, 6, 6]
+    assert tracker.stats.tracks_created == 6
+    assert tracker.stats.scans == 12
+
+
+def test_a_track_seen_by_several_frames_fuses_them_in_time_order() -> None:
+    # Two RSUs see the same two objects: each track takes one estimate per frame, in two rounds; an object
+    # both see for the first time in one step starts one track, not two.
+    fuser = _CountingFuser()
+    tracker = Tracker(TrackerConfig(window_ms=0, fuser=fuser))
+    ids = {"rsu-a": [0, 1], "rsu-b": [0, 1]}
+    for k in range(5):
+        snapshot = tracker.step(T0 + 100 * k, _frames(T0 + 100 * k, ids))
+    assert tracker.stats.tracks_created == 2
+    assert all(n == 2 for n in fuser.calls)
+    assert len(fuser.calls) == 1 + 2 * 4
+    assert len(snapshot) == 2
+    assert np.all(tracker.tracks.times_ms == T0 + 400)
+    assert np.all(np.abs(snapshot.states[:, 0] - _x(T0 + 400)) < 0.5)
