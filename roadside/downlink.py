@@ -13,6 +13,10 @@
 `CloudDownlink` keeps a `DownlinkService.WatchDownlink` stream to the cloud open (reconnecting with
 backoff) and hands every item it receives to the hub.
 
+When a vehicle's stream has had nothing to send for `keepalive_s` (default 1 s), the hub sends it a
+keepalive: a response without content stamped with the node's `sent_time_unix_ms`, so the vehicle can tell a
+quiet node from a dead link (the SDK's roadside feed reconnects after a few silent keepalive periods).
+
 Queue bound and overflow policy: each vehicle has a queue of at most `queue_items` responses; when it is
 full the oldest is dropped and counted in the stream's `skipped_updates`. The hub never blocks a producer.
 Items without an end of validity expire `default_validity_s` after they arrived, so the store is bounded
@@ -56,7 +60,7 @@ __all__ = [
 
 _log = logging.getLogger(__name__)
 _FIRST_REQUEST_TIMEOUT_S = 10.0
-_IDLE_WAIT_S = 30.0
+_KEEPALIVE_S = 1.0
 _DEFAULT_EVENT_RADIUS_M = 300.0
 
 Response = dl_pb2.WatchRoadsideResponse
@@ -158,8 +162,12 @@ class VehicleHub:
         service_range_m: float,
         queue_items: int = 256,
         max_signal_age_ms: int = 5_000,
+        keepalive_s: float = _KEEPALIVE_S,
         clock: Callable[[], int] = now_unix_ms,
     ) -> None:
+        if not keepalive_s > 0:
+            raise ValueError(f"keepalive_s must be > 0, got {keepalive_s}")
+        self._keepalive_s = keepalive_s
         self._max_signal_age_ms = max_signal_age_ms
         self._range = Circle(center, service_range_m) if center is not None else None
         self._queue_items = queue_items
@@ -169,6 +177,7 @@ class VehicleHub:
         self._signals: dict[tuple[int, int], signal_pb2.SignalPhaseAndTiming] = {}
         self._items: dict[str, DownlinkItem] = {}
         self.items_delivered = 0
+        self.keepalives_sent = 0
 
     def now_unix_ms(self) -> int:
         """The hub's clock, unix ms."""
@@ -231,15 +240,22 @@ class VehicleHub:
             self._deliver(watcher, item)
 
     async def responses(self, watcher: VehicleWatch) -> AsyncIterator[Response]:
-        """The vehicle's responses as they come; waits at most 30 s at a time (then waits again)."""
+        """The vehicle's responses as they come, and a keepalive after each `keepalive_s` without one."""
         while True:
             response = watcher.take(self._clock())
             if response is not None:
                 yield response
                 continue
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(_IDLE_WAIT_S):
+            try:
+                async with asyncio.timeout(self._keepalive_s):
                     await watcher.ready.wait()
+            except TimeoutError:
+                yield self.keepalive(watcher)
+
+    def keepalive(self, watcher: VehicleWatch) -> Response:
+        """An empty response stamped with the node's clock: the stream is alive, there is nothing new."""
+        self.keepalives_sent += 1
+        return Response(sent_time_unix_ms=self._clock(), skipped_updates=watcher.skipped)
 
     def _current_state(self) -> list[Response]:
         """The map and each intersection's latest signal timing, unless older than `max_signal_age_ms` (a

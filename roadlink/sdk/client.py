@@ -39,7 +39,7 @@ from roadlink.domain.vehicle import VehicleState
 from roadlink.sdk.core import ClientCore, ConnectionOptions, open_channel, translate_error
 from roadlink.sdk.feed import SituationFeed
 from roadlink.sdk.publisher import PublishStats, VehiclePublisher
-from roadlink.sdk.roadside_feed import RoadsideFeed
+from roadlink.sdk.roadside_feed import ROADSIDE_IDLE_TIMEOUT_S, RoadsideFeed
 from roadlink.wire.convert import area_to_proto, situation_from_proto, vehicle_state_to_proto
 
 __all__ = ["PublishResult", "SituationSubscription", "StatePublisher", "VehicleClient"]
@@ -243,7 +243,7 @@ class VehicleClient(ClientCore):
         position: Position | None = None,
         vehicle_id: bytes | None = None,
         move_threshold_m: float = 5.0,
-        idle_timeout_s: float | None = None,
+        idle_timeout_s: float | None = ROADSIDE_IDLE_TIMEOUT_S,
         max_buffered: int = 256,
         default_validity_s: float = 60.0,
     ) -> RoadsideFeed:

@@ -19,15 +19,19 @@ Overflow policy: the buffer holds at most `max_buffered` updates; when it is ful
 and counted in `dropped_updates`. The picture above is updated on arrival, so a dropped advisory is still
 listed by `advisories`.
 
-Reconnect and resumption: when the stream fails with a transient code (UNAVAILABLE while the node
-restarts), or delivers nothing for `idle_timeout_s` (when set: a node with local fusion sends a frame every
-cycle, so a few seconds of silence means a dead link; without it the stream may be quiet for long), the
-pump reopens it after a backoff delay with the vehicle's current position. The node then sends the map,
-the signal timing and every valid advisory again; the feed passes on the map and timing (they may have
-changed) but never an advisory or road-side information it already delivered (`repeats_suppressed`), so
-each reaches the consumer once. After `ReconnectPolicy.max_attempts` failed reopenings in a row, or at once
-for a permanent code (INVALID_ARGUMENT, UNAUTHENTICATED, ...), iteration raises `ServiceError`. The pump,
-the buffer and the reconnects are `StreamFeed`'s, shared with `SituationFeed`.
+Liveness: a roadside node sends a keepalive (an empty response) after each second without anything to
+send, so even a quiet node is heard at least once a second; the feed counts them (`keepalives`) and never
+delivers them. Silence for `idle_timeout_s` (default 5 s, a few keepalive periods; None turns it off, for a
+node too old to send keepalives) therefore means a dead link or a hung node.
+
+Reconnect and resumption: when the stream fails with a transient code (UNAVAILABLE while the node restarts),
+or delivers nothing, not even a keepalive, for `idle_timeout_s`, the pump reopens it after a backoff delay
+with the vehicle's current position. The node then sends the map, the signal timing and every valid advisory
+again; the feed passes on the map and timing (they may have changed) but never an advisory or road-side
+information it already delivered (`repeats_suppressed`), so each reaches the consumer once. After
+`ReconnectPolicy.max_attempts` failed reopenings in a row, or at once for a permanent code (INVALID_ARGUMENT,
+UNAUTHENTICATED, ...), iteration raises `ServiceError`. The pump, the buffer and the reconnects are
+`StreamFeed`'s, shared with `SituationFeed`.
 """
 
 from __future__ import annotations
@@ -51,10 +55,19 @@ from roadlink.sdk.road_info import RoadSideInfo, road_side_info_from_proto
 from roadlink.sdk.stream_feed import StreamFeed
 from roadlink.wire.convert import advisory_from_proto, frame_from_proto, position_to_proto, signal_from_proto
 
-__all__ = ["RoadsideContent", "RoadsideFeed", "RoadsideUpdate", "roadside_content_from_response"]
+__all__ = [
+    "ROADSIDE_IDLE_TIMEOUT_S",
+    "RoadsideContent",
+    "RoadsideFeed",
+    "RoadsideUpdate",
+    "roadside_content_from_response",
+]
 
 RoadsideContent: TypeAlias = PerceptionFrame | SignalPhaseAndTiming | RoadsideMap | Advisory | RoadSideInfo
 """What one `RoadsideUpdate` carries."""
+
+ROADSIDE_IDLE_TIMEOUT_S = 5.0
+"""Default `idle_timeout_s` of a roadside feed: five keepalive periods of the node (it sends one a second)."""
 
 _MAX_REMEMBERED = 4_096
 """Advisory and road-side information keys remembered to suppress repeats (oldest forgotten first)."""
@@ -175,7 +188,7 @@ class RoadsideFeed(StreamFeed[RoadsideUpdate]):
         policy: ReconnectPolicy,
         vehicle_id: bytes | None = None,
         move_threshold_m: float = 5.0,
-        idle_timeout_s: float | None = None,
+        idle_timeout_s: float | None = ROADSIDE_IDLE_TIMEOUT_S,
         max_buffered: int = 256,
         default_validity_s: float = 60.0,
         close_transport: Callable[[], Awaitable[None]] | None = None,
@@ -195,6 +208,7 @@ class RoadsideFeed(StreamFeed[RoadsideUpdate]):
         self._threshold_m = move_threshold_m
         self._picture = _Picture(clock, int(default_validity_s * 1000))
         self._repeats = 0
+        self._keepalives = 0
 
     @property
     def position(self) -> Position:
@@ -216,6 +230,11 @@ class RoadsideFeed(StreamFeed[RoadsideUpdate]):
         """Advisories and road-side information the node sent again (after a reconnect) and the feed held back
         because they were already delivered."""
         return self._repeats
+
+    @property
+    def keepalives(self) -> int:
+        """Keepalives (empty responses) the node sent: it was alive but had nothing new (never delivered)."""
+        return self._keepalives
 
     @property
     def map(self) -> RoadsideMap | None:
@@ -269,7 +288,8 @@ class RoadsideFeed(StreamFeed[RoadsideUpdate]):
 
     def _take(self, response: dl_pb2.WatchRoadsideResponse) -> None:
         content = roadside_content_from_response(response)
-        if content is None:
+        if content is None:  # a keepalive: reading it already reset the idle timeout
+            self._keepalives += 1
             return
         if not self._picture.take(content):
             self._repeats += 1

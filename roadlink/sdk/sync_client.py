@@ -35,7 +35,7 @@ from roadlink.sdk.feed import SituationFeed
 from roadlink.sdk.lane_map import RoadsideMap
 from roadlink.sdk.publisher import PublishStats
 from roadlink.sdk.road_info import RoadSideInfo
-from roadlink.sdk.roadside_feed import RoadsideFeed, RoadsideUpdate
+from roadlink.sdk.roadside_feed import ROADSIDE_IDLE_TIMEOUT_S, RoadsideFeed, RoadsideUpdate
 from roadlink.sdk.situation import Situation
 
 __all__ = ["SyncRoadsideFeed", "SyncSituationFeed", "SyncVehicleClient"]
@@ -204,7 +204,7 @@ class SyncVehicleClient(ClientCore):
         position: Position | None = None,
         vehicle_id: bytes | None = None,
         move_threshold_m: float = 5.0,
-        idle_timeout_s: float | None = None,
+        idle_timeout_s: float | None = ROADSIDE_IDLE_TIMEOUT_S,
         max_buffered: int = 256,
         default_validity_s: float = 60.0,
         timeout_s: float = 10.0,
@@ -337,6 +337,11 @@ class SyncRoadsideFeed(_SyncFeed[RoadsideUpdate]):
     def repeats_suppressed(self) -> int:
         """Advisories and road-side information sent again after a reconnect and held back."""
         return self._feed.repeats_suppressed
+
+    @property
+    def keepalives(self) -> int:
+        """Keepalives the node sent (alive, nothing new); never delivered."""
+        return self._feed.keepalives
 
     @property
     def map(self) -> RoadsideMap | None:

@@ -1,7 +1,10 @@
-"""The roadside VehicleHub: range, zones, at-most-once delivery and expiry, with a hand-driven clock."""
+"""The roadside VehicleHub: range, zones, at-most-once delivery, expiry and keepalives, with a hand-driven clock."""
 
 from __future__ import annotations
 
+import asyncio
+
+import pytest
 from v2x.cloud.v1 import downlink_service_pb2 as dl_pb2
 from v2x.cloud.v1 import situation_pb2
 from v2x.roadside.v1 import info_pb2, map_pb2, perception_pb2, signal_pb2
@@ -125,3 +128,25 @@ def test_road_side_info_zones_and_validity() -> None:
     assert not item.applies_at(CENTRE)
     sign.ClearField("validity")  # open-ended: the default lifetime from receipt
     assert road_side_info_item(rsi, received_unix_ms=1_000, default_validity_s=60).valid_until_unix_ms == 61_000
+
+
+async def test_a_quiet_stream_gets_keepalives_stamped_with_the_node_clock_between_updates() -> None:
+    clock = Clock()
+    hub = VehicleHub(center=CENTRE, service_range_m=300.0, keepalive_s=0.01, clock=clock)
+    watcher = hub.join(NEAR)
+    stream = hub.responses(watcher)
+    async with asyncio.timeout(10):
+        first = await anext(stream)  # nothing to send: a keepalive
+        hub.publish_frame(perception_pb2.PerceptionFrame(source_id="rsu-7"))
+        second = await anext(stream)
+        clock.now_ms += 1_000
+        third = await anext(stream)
+    assert (first.WhichOneof("content"), first.sent_time_unix_ms) == (None, 1_000_000)
+    assert second.frame.source_id == "rsu-7"
+    assert (third.WhichOneof("content"), third.sent_time_unix_ms) == (None, 1_001_000)
+    assert hub.keepalives_sent == 2
+
+
+def test_keepalive_period_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="keepalive_s"):
+        VehicleHub(center=None, service_range_m=300.0, keepalive_s=0.0)

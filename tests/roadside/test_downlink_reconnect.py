@@ -50,7 +50,7 @@ async def test_a_silent_cloud_stream_is_reopened_and_its_items_reach_the_hub() -
     try:
         async with CloudDownlink(hub, f"127.0.0.1:{server.port}", "rsu-7", zone, idle_timeout_s=0.3) as downlink:
             async with asyncio.timeout(20):
-                response = await anext(hub.responses(watcher))
+                response = await anext(r async for r in hub.responses(watcher) if r.WhichOneof("content"))
     finally:
         await server.stop(0)
     assert response.advisory.advisory_id == "a1"

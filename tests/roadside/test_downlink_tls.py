@@ -58,7 +58,7 @@ async def test_cloud_downlink_reaches_a_mutual_tls_cloud_with_the_uplink_tls_set
             assert node.cloud_downlink is not None
             watcher = node.hub.join(CENTRE)
             async with asyncio.timeout(WAIT_S):
-                response = await anext(node.hub.responses(watcher))
+                response = await anext(r async for r in node.hub.responses(watcher) if r.WhichOneof("content"))
             received = node.cloud_downlink.items_received
 
     assert response.advisory.advisory_id == "tls-advisory"

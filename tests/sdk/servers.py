@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import threading
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -222,6 +223,11 @@ class BackgroundServer:
     def run(self, coro: Coroutine[Any, Any, _T]) -> _T:
         """Run `coro` on the server's loop and wait for it (at most WAIT_S)."""
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(WAIT_S)
+
+    def freeze(self, seconds: float) -> None:
+        """Hang the server for `seconds` (its loop sleeps): its connections stay open but it sends nothing, as
+        a node whose process is stopped. Returns at once."""
+        self._loop.call_soon_threadsafe(time.sleep, seconds)
 
     @property
     def target(self) -> str:

@@ -30,7 +30,7 @@ from v2x.roadside.v1 import perception_pb2 as v2x_dot_roadside_dot_v1_dot_percep
 from v2x.roadside.v1 import signal_pb2 as v2x_dot_roadside_dot_v1_dot_signal__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#v2x/cloud/v1/downlink_service.proto\x12\x0cv2x.cloud.v1\x1a\x1cv2x/cloud/v1/situation.proto\x1a\x1av2x/common/v1/common.proto\x1a\x1av2x/roadside/v1/info.proto\x1a\x19v2x/roadside/v1/map.proto\x1a v2x/roadside/v1/perception.proto\x1a\x1cv2x/roadside/v1/signal.proto\"I\n\x14WatchDownlinkRequest\x12\x0e\n\x06rsu_id\x18\x01 \x01(\t\x12!\n\x04zone\x18\x02 \x01(\x0b\x32\x13.v2x.common.v1.Area\"\x96\x01\n\x15WatchDownlinkResponse\x12*\n\nadvisories\x18\x01 \x03(\x0b\x32\x16.v2x.cloud.v1.Advisory\x12\x36\n\x0froad_side_infos\x18\x02 \x03(\x0b\x32\x1d.v2x.roadside.v1.RoadSideInfo\x12\x19\n\x11sent_time_unix_ms\x18\x03 \x01(\x03\"U\n\x14WatchRoadsideRequest\x12)\n\x08position\x18\x01 \x01(\x0b\x32\x17.v2x.common.v1.Position\x12\x12\n\nvehicle_id\x18\x02 \x01(\t\"\xbc\x02\n\x15WatchRoadsideResponse\x12\x31\n\x05\x66rame\x18\x01 \x01(\x0b\x32 .v2x.roadside.v1.PerceptionFrameH\x00\x12>\n\rsignal_timing\x18\x02 \x01(\x0b\x32%.v2x.roadside.v1.SignalPhaseAndTimingH\x00\x12\'\n\x03map\x18\x03 \x01(\x0b\x32\x18.v2x.roadside.v1.MapDataH\x00\x12*\n\x08\x61\x64visory\x18\x04 \x01(\x0b\x32\x16.v2x.cloud.v1.AdvisoryH\x00\x12\x37\n\x0eroad_side_info\x18\x05 \x01(\x0b\x32\x1d.v2x.roadside.v1.RoadSideInfoH\x00\x12\x17\n\x0fskipped_updates\x18\x06 \x01(\x04\x42\t\n\x07\x63ontent2m\n\x0f\x44ownlinkService\x12Z\n\rWatchDownlink\x12\".v2x.cloud.v1.WatchDownlinkRequest\x1a#.v2x.cloud.v1.WatchDownlinkResponse0\x01\x32v\n\x16VehicleDownlinkService\x12\\\n\rWatchRoadside\x12\".v2x.cloud.v1.WatchRoadsideRequest\x1a#.v2x.cloud.v1.WatchRoadsideResponse(\x01\x30\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#v2x/cloud/v1/downlink_service.proto\x12\x0cv2x.cloud.v1\x1a\x1cv2x/cloud/v1/situation.proto\x1a\x1av2x/common/v1/common.proto\x1a\x1av2x/roadside/v1/info.proto\x1a\x19v2x/roadside/v1/map.proto\x1a v2x/roadside/v1/perception.proto\x1a\x1cv2x/roadside/v1/signal.proto\"I\n\x14WatchDownlinkRequest\x12\x0e\n\x06rsu_id\x18\x01 \x01(\t\x12!\n\x04zone\x18\x02 \x01(\x0b\x32\x13.v2x.common.v1.Area\"\x96\x01\n\x15WatchDownlinkResponse\x12*\n\nadvisories\x18\x01 \x03(\x0b\x32\x16.v2x.cloud.v1.Advisory\x12\x36\n\x0froad_side_infos\x18\x02 \x03(\x0b\x32\x1d.v2x.roadside.v1.RoadSideInfo\x12\x19\n\x11sent_time_unix_ms\x18\x03 \x01(\x03\"U\n\x14WatchRoadsideRequest\x12)\n\x08position\x18\x01 \x01(\x0b\x32\x17.v2x.common.v1.Position\x12\x12\n\nvehicle_id\x18\x02 \x01(\t\"\xd7\x02\n\x15WatchRoadsideResponse\x12\x31\n\x05\x66rame\x18\x01 \x01(\x0b\x32 .v2x.roadside.v1.PerceptionFrameH\x00\x12>\n\rsignal_timing\x18\x02 \x01(\x0b\x32%.v2x.roadside.v1.SignalPhaseAndTimingH\x00\x12\'\n\x03map\x18\x03 \x01(\x0b\x32\x18.v2x.roadside.v1.MapDataH\x00\x12*\n\x08\x61\x64visory\x18\x04 \x01(\x0b\x32\x16.v2x.cloud.v1.AdvisoryH\x00\x12\x37\n\x0eroad_side_info\x18\x05 \x01(\x0b\x32\x1d.v2x.roadside.v1.RoadSideInfoH\x00\x12\x17\n\x0fskipped_updates\x18\x06 \x01(\x04\x12\x19\n\x11sent_time_unix_ms\x18\x07 \x01(\x03\x42\t\n\x07\x63ontent2m\n\x0f\x44ownlinkService\x12Z\n\rWatchDownlink\x12\".v2x.cloud.v1.WatchDownlinkRequest\x1a#.v2x.cloud.v1.WatchDownlinkResponse0\x01\x32v\n\x16VehicleDownlinkService\x12\\\n\rWatchRoadside\x12\".v2x.cloud.v1.WatchRoadsideRequest\x1a#.v2x.cloud.v1.WatchRoadsideResponse(\x01\x30\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -44,9 +44,9 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_WATCHROADSIDEREQUEST']._serialized_start=458
   _globals['_WATCHROADSIDEREQUEST']._serialized_end=543
   _globals['_WATCHROADSIDERESPONSE']._serialized_start=546
-  _globals['_WATCHROADSIDERESPONSE']._serialized_end=862
-  _globals['_DOWNLINKSERVICE']._serialized_start=864
-  _globals['_DOWNLINKSERVICE']._serialized_end=973
-  _globals['_VEHICLEDOWNLINKSERVICE']._serialized_start=975
-  _globals['_VEHICLEDOWNLINKSERVICE']._serialized_end=1093
+  _globals['_WATCHROADSIDERESPONSE']._serialized_end=889
+  _globals['_DOWNLINKSERVICE']._serialized_start=891
+  _globals['_DOWNLINKSERVICE']._serialized_end=1000
+  _globals['_VEHICLEDOWNLINKSERVICE']._serialized_start=1002
+  _globals['_VEHICLEDOWNLINKSERVICE']._serialized_end=1120
 # @@protoc_insertion_point(module_scope)

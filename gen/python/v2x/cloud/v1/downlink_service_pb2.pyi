@@ -126,8 +126,11 @@ class WatchRoadsideResponse(_message.Message):
     ADVISORY_FIELD_NUMBER: _builtins.int
     ROAD_SIDE_INFO_FIELD_NUMBER: _builtins.int
     SKIPPED_UPDATES_FIELD_NUMBER: _builtins.int
+    SENT_TIME_UNIX_MS_FIELD_NUMBER: _builtins.int
     skipped_updates: _builtins.int
     """Updates this stream dropped so far because the vehicle read too slowly."""
+    sent_time_unix_ms: _builtins.int
+    """Time the node sent this, unix epoch ms (the node's clock). Set on keepalives (no content); 0 when not sent."""
     @_builtins.property
     def frame(self) -> _perception_pb2.PerceptionFrame:
         """The node's fused object list of one cycle (source_id = the node, sensor ids of every contributor)."""
@@ -157,10 +160,11 @@ class WatchRoadsideResponse(_message.Message):
         advisory: _situation_pb2.Advisory | None = ...,
         road_side_info: _info_pb2.RoadSideInfo | None = ...,
         skipped_updates: _builtins.int = ...,
+        sent_time_unix_ms: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["advisory", b"advisory", "content", b"content", "frame", b"frame", "map", b"map", "road_side_info", b"road_side_info", "signal_timing", b"signal_timing"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["advisory", b"advisory", "content", b"content", "frame", b"frame", "map", b"map", "road_side_info", b"road_side_info", "signal_timing", b"signal_timing", "skipped_updates", b"skipped_updates"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["advisory", b"advisory", "content", b"content", "frame", b"frame", "map", b"map", "road_side_info", b"road_side_info", "sent_time_unix_ms", b"sent_time_unix_ms", "signal_timing", b"signal_timing", "skipped_updates", b"skipped_updates"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType_content: _TypeAlias = _typing.Literal["frame", "signal_timing", "map", "advisory", "road_side_info"]  # noqa: Y015
     _WhichOneofArgType_content: _TypeAlias = _typing.Literal["content", b"content"]  # noqa: Y015

@@ -136,7 +136,9 @@ class VehicleDownlinkServiceServicer:
         road-side information whose zone holds the vehicle (each sent at most once, never after its validity
         ended). The vehicle sends its position first and again whenever it moves; the node answers with the
         current map and signal timing, then with updates as they arrive. A slow vehicle loses the oldest
-        updates (counted in skipped_updates), never the stream.
+        updates (counted in skipped_updates), never the stream. When it has had nothing to send for about a
+        second (the node's keepalive period), the node sends a keepalive: a response without content, with
+        sent_time_unix_ms set, so the vehicle can tell a quiet node from a dead link.
         Status codes: OK (client closed the stream); INVALID_ARGUMENT (the first request has no position);
         DEADLINE_EXCEEDED (no first request within 10 s, or the client's deadline passed);
         UNAVAILABLE (the node is shutting down); UNAUTHENTICATED (no valid credentials).
