@@ -36,7 +36,7 @@ i.e. per core, so that other load on a shared machine is not counted as our cost
 - CSAE 53 and ETSI, from `bench.codec_standards` (its docstring has the details): `csae_bsm` (2 real frames),
   `csae_rsm` (the real RSM, 40 B), `csae_spat`, `csae_map` (real, 261 B and 529 B): `decode`, `encode`,
   `decode+map` (+ the v1 mapping); `cam` (the synthetic ETSI CAM of tests/data/etsi, 41 B) and `denm` (a DENM
-  built there, 54 B): `decode`, `encode` of ours (`etsi.CAM` / `etsi.DENM`) and pycrate's (`pycrate_asn1dir`
+  built there, 60 B): `decode`, `encode` of ours (`etsi.CAM` / `etsi.DENM`) and pycrate's (`pycrate_asn1dir`
   ITS_CAM_2 / ITS_DENM_3, `from_uper` + `get_val`, `set_val` + `to_uper`) on the same bytes, and the CAM's
   `decode+map` (-> VehicleState).
 `speedup_vs_pycrate_min` is the lowest of our rate / pycrate's over (SPaT, MAP, CAM, DENM) x (decode, encode).
