@@ -101,7 +101,9 @@ class Vehicle:
         """Read responses until `done(received)` holds."""
         async with asyncio.timeout(timeout_s):
             while not done(self.received):
-                self.received.append(await self._call.read())
+                response = await self._call.read()
+                if response.WhichOneof("content"):  # keepalives carry no content
+                    self.received.append(response)
         return self.received
 
     async def close(self) -> None:
