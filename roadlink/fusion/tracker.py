@@ -1,8 +1,9 @@
 """The multi-source tracker: the roles of this package composed into a push-style loop.
 
 ``step(time_unix_ms, detections)`` pushes a batch of detections (any sources, any times) and advances the
-tracker's clock. Detections wait in the reorder window (:mod:`.ordering`), then each released scan, in
-time order, is associated with the global tracks of the tile and fused:
+tracker's clock. Detections wait in the reorder window (:mod:`.ordering`), then what a step releases is cut
+into scans (source frames and self-report buckets), which are associated with the global tracks of the
+tile in one pass (a track takes at most one detection of each scan) and fused per track in time order:
 
 - gating (:mod:`.gating`) with every track predicted to each detection's own time, then GNN
   (:mod:`.association`) on the gated pairs;
@@ -46,7 +47,7 @@ from roadlink.fusion.matrices import FloatArray
 from roadlink.fusion.merger import DuplicateMerger
 from roadlink.fusion.ordering import ReorderBuffer, split_scans
 from roadlink.fusion.predictor import KalmanPredictor, interval_s
-from roadlink.fusion.state import NO_VEHICLE_ID, IntArray, TrackTable
+from roadlink.fusion.state import NO_VEHICLE_ID, BoolArray, IntArray, TrackTable
 from roadlink.fusion.t2t import CovarianceIntersectionFuser, TrackLinks
 from roadlink.fusion.updater import KalmanUpdater
 
@@ -162,14 +163,7 @@ class Tracker:
             self._table.source_mask_prev[:] = self._table.source_mask
             self._table.source_mask[:] = 0
             sources = self._source_indices(released)
-            frames: list[IntArray] = []
-            for rows in split_scans(released, self.config.self_report_bucket_ms):
-                if released.kinds[rows[0]] == SourceKind.VEHICLE_SELF_REPORT:
-                    self._process_scan(released.take(rows), sources[rows])
-                else:
-                    frames.append(rows)
-            if frames:
-                self._process_frames(released, sources, frames)
+            self._process_frames(released, sources, split_scans(released, self.config.self_report_bucket_ms))
             self._links.forget_before(int(released.times_ms.max()))
             if self._coverage is not None:
                 self._coverage.observe(sources, released.positions_m, int(released.times_ms.max()))
@@ -190,48 +184,18 @@ class Tracker:
         snap.states[:], snap.covs[:], snap.times_ms[:] = states, covs, time_unix_ms
         return snap
 
-    def _process_scan(self, scan: Detections, sources: IntArray) -> None:
-        """Associate one scan with the tracks, fuse the pairs, and start tracks for the rest.
-
-        Association is a cascade: vehicle ids first, then source-track links (each RSU object to the global
-        track its RSU track was fused into before, in the wide link gate), then spatial gating and GNN for
-        the detections and tracks left over. In steady traffic nearly every detection is linked, so the
-        spatial stage (the grid, the scoring of every nearby pair and the clusters of the assignment) only
-        runs for the few new or re-linked objects.
-        """
-        self._scan += 1
-        self.stats.scans += 1
-        forced_tracks, forced_detections = self._identity_pairs(scan)
-        free = _complement(len(scan), forced_detections)
-        candidates = self._candidate_tracks(scan, forced_tracks)
-        link_keys = TrackLinks.keys(sources, scan.object_ids)
-        psd = self.config.predictor.psd(self._table.states, self._table.object_class.astype(np.int64))
-        linked_tracks, linked_detections = self._linked_pairs(scan, free, link_keys[free], candidates, psd)
-        rest = _complement(len(scan), np.concatenate([forced_detections, linked_detections]))
-        taken = np.zeros(len(self._table), dtype=bool)
-        taken[linked_tracks] = True
-        rest_candidates = candidates[~taken[candidates]]
-        gated_tracks, gated_detections = self._gated_pairs(scan, rest, rest_candidates, psd)
-        tracks = np.concatenate([forced_tracks, linked_tracks, gated_tracks])
-        detections = np.concatenate([forced_detections, linked_detections, gated_detections])
-        bits = _source_bits(sources)
-        self._fuse(scan, tracks, detections, bits, psd[tracks])
-        unassigned = _complement(len(scan), detections)
-        if len(unassigned):
-            self._initiate(scan, unassigned, bits)
-        track_rows = np.concatenate([tracks, self._table_rows_of_new(len(unassigned))])
-        fused = np.concatenate([detections, unassigned])
-        self._links.record(link_keys[fused], self._table.ids[track_rows], scan.times_ms[fused])
-
     def _process_frames(self, released: Detections, sources: IntArray, frames: list[IntArray]) -> None:
         """Associate all source frames of one step with the tracks in one pass and fuse them in rounds.
 
-        ``frames`` (index arrays into ``released``, in time order) are the step's RSU and sensor frames. The
-        cascade of :meth:`_process_scan` (links, then gating and GNN) runs once over all of them, a track
-        taking at most one detection of each frame, so its fixed numpy overhead is paid once per step rather
-        than once per frame. Each track then fuses its detections in time order: round ``k`` fuses every
-        track's ``k``-th detection of the step (one prediction and one fusion call per round; a track is
-        seen by a few sources, so a step has about as many rounds as the most-observed object has sources).
+        ``frames`` (index arrays into ``released``, from :func:`.ordering.split_scans`) are the step's RSU and
+        sensor frames and its self-report scans. The association cascade (vehicle ids, then source-track
+        links in the wide link gate, then grid gating and GNN for what is left) runs once over all of them, a
+        track taking at most one detection of each frame, so its fixed numpy overhead is paid once per step
+        rather than once per frame. In steady traffic nearly every detection is paired by id or link, so the
+        spatial stage runs for the few new objects. Each track then fuses its detections in time order: round
+        ``k`` fuses every track's ``k``-th detection of the step (one prediction and one fusion call per
+        round; a track is seen by a few sources, so a step has about as many rounds as the most-observed
+        object has sources).
         Detections left unassigned (new objects, clutter) are processed frame by frame against the tracks
         started earlier in this step, so an object two RSUs see for the first time starts one track.
         """
@@ -247,13 +211,16 @@ class Tracker:
         every = np.arange(len(self._table), dtype=np.int64)
         psd = self.config.predictor.psd(self._table.states, self._table.object_class.astype(np.int64))
         context = _Frames(frame, len(frames))
-        all_rows = np.arange(len(batch), dtype=np.int64)
-        linked_tracks, linked_detections = self._linked_pairs(batch, all_rows, link_keys, every, psd, context)
-        context.taken = context.keys(linked_tracks, linked_detections)
-        rest = _complement(len(batch), linked_detections)
+        forced_tracks, forced_detections = self._identity_pairs(batch)
+        free = _complement(len(batch), forced_detections)
+        linked_tracks, linked_detections = self._linked_pairs(batch, free, link_keys[free], every, psd, context)
+        paired_tracks = np.concatenate([forced_tracks, linked_tracks])
+        paired_detections = np.concatenate([forced_detections, linked_detections])
+        context.taken = context.keys(paired_tracks, paired_detections)
+        rest = _complement(len(batch), paired_detections)
         gated_tracks, gated_detections = self._gated_pairs(batch, rest, every, psd, context)
-        tracks = np.concatenate([linked_tracks, gated_tracks])
-        detections = np.concatenate([linked_detections, gated_detections])
+        tracks = np.concatenate([paired_tracks, gated_tracks])
+        detections = np.concatenate([paired_detections, gated_detections])
         self._fuse_in_rounds(batch, tracks, detections, bits, psd, scan_numbers)
         self._links.record(*self._latest_links(link_keys[detections], tracks, batch.times_ms[detections]))
         unassigned = _complement(len(batch), detections)
@@ -350,6 +317,9 @@ class Tracker:
         part = scan.take(rows) if len(rows) < len(scan) else scan
         gated = self.config.gate.hypothesise(self._table, part, self.config.predictor, candidates, table_psd=psd)
         track_rows, detection_rows, distance2 = gated.track_rows, gated.detection_rows, gated.distance2
+        if (part.vehicle_ids != NO_VEHICLE_ID).any():
+            allowed = self._may_carry(track_rows, part, detection_rows)
+            track_rows, detection_rows, distance2 = track_rows[allowed], detection_rows[allowed], distance2[allowed]
         labels = track_rows
         if frames is not None:
             labels = frames.keys(track_rows, rows[detection_rows])
@@ -362,6 +332,14 @@ class Tracker:
             )
         chosen = gnn_assign(labels, detection_rows, distance2, self.config.gate.threshold)
         return track_rows[chosen], rows[detection_rows[chosen]]
+
+    def _may_carry(self, tracks: IntArray, detections: Detections, rows: IntArray) -> BoolArray:
+        """``(E,)`` whether each track may take detection ``rows`` as far as vehicle ids go: a self-report only
+        joins a track without a vehicle id, with its own id, or whose id is stale (older than the timeout)."""
+        table = self._table
+        vehicle_id, carried = detections.vehicle_ids[rows], table.vehicle_ids[tracks]
+        stale = table.self_report_ms[tracks] < detections.times_ms[rows] - self.config.vehicle_id_timeout_ms
+        return np.asarray((vehicle_id == NO_VEHICLE_ID) | (carried == NO_VEHICLE_ID) | (carried == vehicle_id) | stale)
 
     def _awaiting(self) -> np.ndarray[tuple[int], np.dtype[np.bool_]]:
         """``(N,)`` tentative tracks in the coverage of a source that has not reported them, young enough to wait."""
@@ -418,15 +396,6 @@ class Tracker:
         position = np.minimum(np.searchsorted(carried[order], scan.vehicle_ids[reporting]), len(carriers) - 1)
         found = carried[order][position] == scan.vehicle_ids[reporting]
         return carriers[order][position[found]], reporting[found]
-
-    def _candidate_tracks(self, scan: Detections, taken: IntArray) -> IntArray:
-        """Tracks a scan may join: not already paired by id, and for self-reports, without a fresh other id."""
-        allowed = np.ones(len(self._table), dtype=bool)
-        allowed[taken] = False
-        if len(scan) and scan.kinds[0] == SourceKind.VEHICLE_SELF_REPORT:
-            stale = self._table.self_report_ms < int(scan.times_ms.min()) - self.config.vehicle_id_timeout_ms
-            allowed &= (self._table.vehicle_ids == NO_VEHICLE_ID) | stale
-        return np.flatnonzero(allowed)
 
     def _fuse(
         self,

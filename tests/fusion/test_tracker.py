@@ -301,3 +301,18 @@ def test_a_track_seen_by_several_frames_fuses_them_in_time_order() -> None:
     assert len(snapshot) == 2
     assert np.all(tracker.tracks.times_ms == T0 + 400)
     assert np.all(np.abs(snapshot.states[:, 0] - _x(T0 + 400)) < 0.5)
+
+
+def test_self_reports_and_rsu_frames_of_one_step_share_the_fusion_call() -> None:
+    # A connected car reports itself while an RSU reports two other objects: one association pass and one
+    # covariance-intersection call per step for both kinds; the car keeps its id on its own track.
+    fuser = _CountingFuser()
+    tracker = Tracker(TrackerConfig(window_ms=0, fuser=fuser))
+    for k in range(4):
+        now = T0 + 100 * k
+        report = _report(now - 40, (_x(now - 40), 30.0))
+        tracker.step(now, Detections.concatenate([_frames(now, {"rsu-a": [0, 1]}), report]))
+    assert fuser.calls == [3, 3, 3]
+    assert tracker.stats.tracks_created == 3
+    carried = [decode_vehicle_id(bytes(v)) for v in tracker.tracks.vehicle_ids]
+    assert carried.count(VEHICLE) == 1
