@@ -236,19 +236,27 @@ class Tracker:
         psd: FloatArray,
         scan_numbers: IntArray,
     ) -> None:
-        """Fuse pairs where a track may appear several times: round ``k`` takes each track's ``k``-th pair
-        in detection (time) order. ``psd`` (``(N, ...)``, per table row) serves the first round; later rounds
-        recompute it from the states the earlier rounds left."""
+        """Fuse pairs ``(E,)`` (table rows, rows of ``batch``) where a track may appear several times.
+
+        Round ``k`` predicts and fuses each track's ``k``-th pair in detection (time) order, so a track takes
+        its estimates one after the other; the per-track bookkeeping (hits, sources, ids, scan counters) is
+        written once for all rounds. ``psd`` (per table row) serves the first round; later rounds recompute
+        it from the states the earlier rounds left. ``scan_numbers`` (per row of ``batch``) is the scan
+        counter recorded as ``last_scan``.
+        """
         if not len(tracks):
             return
         order = np.lexsort((detections, tracks))
         tracks, detections = tracks[order], detections[order]
         first = np.ones(len(tracks), dtype=bool)
         first[1:] = tracks[1:] != tracks[:-1]
-        start = np.maximum.accumulate(np.where(first, np.arange(len(tracks)), 0))
-        rank = np.arange(len(tracks)) - start
-        for k in range(int(rank.max()) + 1):
-            chosen = rank == k
+        starts = np.flatnonzero(first)
+        rank = np.arange(len(tracks)) - np.repeat(starts, np.diff(np.append(starts, len(tracks))))
+        measured = np.concatenate([batch.positions_m[detections], batch.velocities_mps[detections]], axis=1)
+        estimate = np.isin(batch.kinds[detections], _ESTIMATE_KINDS)
+        rounds = int(rank.max()) + 1
+        for k in range(rounds):
+            chosen = np.flatnonzero(rank == k) if rounds > 1 else np.arange(len(tracks))
             round_tracks, round_detections = tracks[chosen], detections[chosen]
             round_psd = (
                 psd[round_tracks]
@@ -257,7 +265,86 @@ class Tracker:
                     self._table.states[round_tracks], self._table.object_class[round_tracks].astype(np.int64)
                 )
             )
-            self._fuse(batch, round_tracks, round_detections, bits, round_psd, scan_numbers)
+            self._fuse_states(batch, round_tracks, round_detections, measured[chosen], estimate[chosen], round_psd)
+            self._update_class(batch, round_tracks, round_detections)
+        self._record_pairs(batch, tracks, detections, starts, bits, scan_numbers)
+
+    def _fuse_states(
+        self,
+        batch: Detections,
+        tracks: IntArray,
+        detections: IntArray,
+        measured: FloatArray,
+        estimate: BoolArray,
+        psd: FloatArray,
+    ) -> None:
+        """Predict the tracks ``(E,)`` (each once; PSDs ``psd`` ``(E, 2, 2)``) to their detections' times and
+        fuse each pair by source kind: ``estimate`` pairs by covariance intersection, raw detections by Kalman
+        update. ``measured`` ``(E, 4)`` holds the detections' positions and velocities."""
+        table, times = self._table, batch.times_ms[detections]
+        states, covs = self.config.predictor.predict(
+            table.states[tracks],
+            table.covs[tracks],
+            interval_s(times, table.times_ms[tracks]),
+            table.object_class[tracks].astype(np.int64),
+            psd,
+        )
+        noise, has_velocity = batch.covariances[detections], batch.has_velocity[detections]
+        groups = (estimate, ~estimate & has_velocity, ~estimate & ~has_velocity)
+        for kind, mask in enumerate(groups):
+            if not mask.any():
+                continue
+            whole = bool(mask.all())
+            rows = slice(None) if whole else np.flatnonzero(mask)
+            x, p, z, r = states[rows], covs[rows], measured[rows], noise[rows]
+            if kind == 0:
+                result = self.config.fuser.fuse(x, p, z, r, has_velocity[rows])
+            elif kind == 1:
+                result = self.config.updater.update_state(x, p, z, r)
+            else:
+                result = self.config.updater.update_position(x, p, z[:, :2], r[:, :2, :2])
+            if whole:
+                states, covs = result
+            else:
+                states[rows], covs[rows] = result
+        table.states[tracks], table.covs[tracks], table.times_ms[tracks] = states, covs, times
+
+    def _record_pairs(
+        self,
+        batch: Detections,
+        tracks: IntArray,
+        detections: IntArray,
+        starts: IntArray,
+        bits: np.ndarray,
+        scan_numbers: IntArray,
+    ) -> None:
+        """Per-track bookkeeping of fused pairs ``(E,)`` sorted by track then detection (each track's run
+        begins at ``starts``): hit count, latest update time, step and scan, source bits, the latest reported
+        existence probability and vehicle id."""
+        table = self._table
+        owners = tracks[starts]
+        last = np.append(starts[1:], len(tracks)) - 1
+        times = batch.times_ms[detections]
+        table.last_update_ms[owners] = np.maximum(table.last_update_ms[owners], np.maximum.reduceat(times, starts))
+        table.hits[owners] += np.diff(np.append(starts, len(tracks))).astype(np.int32)
+        table.last_step[owners] = self._step
+        table.last_scan[owners] = scan_numbers[detections[last]]
+        seen = np.bitwise_or.reduceat(bits[detections], starts)
+        table.source_mask[owners] |= seen
+        table.sources_seen[owners] |= seen
+        reported = self._latest_where(tracks, np.isfinite(batch.existence_probability[detections]))
+        table.existence_probability[tracks[reported]] = batch.existence_probability[detections[reported]]
+        if (batch.kinds == SourceKind.VEHICLE_SELF_REPORT).any():
+            reports = self._latest_where(tracks, batch.vehicle_ids[detections] != NO_VEHICLE_ID)
+            table.vehicle_ids[tracks[reports]] = batch.vehicle_ids[detections[reports]]
+            table.self_report_ms[tracks[reports]] = batch.times_ms[detections[reports]]
+        self.stats.detections_fused += len(tracks)
+
+    @staticmethod
+    def _latest_where(tracks: IntArray, mask: BoolArray) -> IntArray:
+        """Indices of each track's last pair where ``mask`` holds (pairs ``(E,)`` sorted by track)."""
+        rows = np.flatnonzero(mask)
+        return rows[np.append(tracks[rows][1:] != tracks[rows][:-1], True)] if len(rows) else rows
 
     def _latest_links(
         self, keys: IntArray, track_rows: IntArray, times_ms: IntArray
@@ -291,7 +378,7 @@ class Tracker:
                 full_psd = np.zeros((len(self._table), *psd.shape[1:]), dtype=psd.dtype)
                 full_psd[started] = psd
                 tracks, detections = self._gated_pairs(batch, mine, started, full_psd)
-                self._fuse(batch, tracks, detections, bits, full_psd[tracks], scan_numbers)
+                self._fuse_in_rounds(batch, tracks, detections, bits, full_psd, scan_numbers)
             fresh = _complement(len(batch), np.concatenate([detections, _complement(len(batch), mine)]))
             if len(fresh):
                 self._initiate(batch, fresh, bits, int(scan_numbers[fresh[0]]))
@@ -397,61 +484,6 @@ class Tracker:
         found = carried[order][position] == scan.vehicle_ids[reporting]
         return carriers[order][position[found]], reporting[found]
 
-    def _fuse(
-        self,
-        scan: Detections,
-        tracks: IntArray,
-        detections: IntArray,
-        bits: np.ndarray,
-        psd: FloatArray,
-        scan_numbers: IntArray | None = None,
-    ) -> None:
-        """Predict the paired tracks (PSDs ``psd``) to their detections' times and fuse each pair by source kind.
-
-        Each track appears at most once in ``tracks``. ``scan_numbers`` (``(M,)`` per row of ``scan``, default:
-        the current scan) is the scan counter recorded as each track's ``last_scan``.
-        """
-        table, times = self._table, scan.times_ms[detections]
-        states, covs = self.config.predictor.predict(
-            table.states[tracks],
-            table.covs[tracks],
-            interval_s(times, table.times_ms[tracks]),
-            table.object_class[tracks].astype(np.int64),
-            psd,
-        )
-        measured = np.concatenate([scan.positions_m[detections], scan.velocities_mps[detections]], axis=1)
-        noise, has_velocity = scan.covariances[detections], scan.has_velocity[detections]
-        estimate = np.isin(scan.kinds[detections], _ESTIMATE_KINDS)
-        groups = (estimate, ~estimate & has_velocity, ~estimate & ~has_velocity)
-        for kind, mask in enumerate(groups):
-            if not mask.any():
-                continue
-            whole = bool(mask.all())
-            rows = slice(None) if whole else np.flatnonzero(mask)
-            x, p, z, r = states[rows], covs[rows], measured[rows], noise[rows]
-            if kind == 0:
-                result = self.config.fuser.fuse(x, p, z, r, has_velocity[rows])
-            elif kind == 1:
-                result = self.config.updater.update_state(x, p, z, r)
-            else:
-                result = self.config.updater.update_position(x, p, z[:, :2], r[:, :2, :2])
-            if whole:
-                states, covs = result
-            else:
-                states[rows], covs[rows] = result
-        table.states[tracks], table.covs[tracks], table.times_ms[tracks] = states, covs, times
-        table.last_update_ms[tracks] = np.maximum(table.last_update_ms[tracks], times)
-        table.hits[tracks] += 1
-        table.last_step[tracks] = self._step
-        table.last_scan[tracks] = self._scan if scan_numbers is None else scan_numbers[detections]
-        table.source_mask[tracks] |= bits[detections]
-        table.sources_seen[tracks] |= bits[detections]
-        reported = np.isfinite(scan.existence_probability[detections])
-        table.existence_probability[tracks[reported]] = scan.existence_probability[detections[reported]]
-        self._update_class(scan, tracks, detections)
-        self._attach_vehicle_ids(scan, tracks, detections)
-        self.stats.detections_fused += len(tracks)
-
     def _update_class(self, scan: Detections, tracks: IntArray, detections: IntArray) -> None:
         """Keep the class of the most confident recent detection (confidence decays 5% per update).
 
@@ -466,13 +498,6 @@ class Tracker:
         switch = stated & ~same & ((det_conf > conf) | (table.object_class[tracks] == 0) | self_report)
         table.object_class[tracks] = np.where(switch, det_class, table.object_class[tracks])
         table.class_confidence[tracks] = np.where(switch, det_conf, np.where(same, np.maximum(conf, det_conf), conf))
-
-    def _attach_vehicle_ids(self, scan: Detections, tracks: IntArray, detections: IntArray) -> None:
-        if not (scan.kinds == SourceKind.VEHICLE_SELF_REPORT).any():
-            return
-        reports = scan.vehicle_ids[detections] != NO_VEHICLE_ID
-        self._table.vehicle_ids[tracks[reports]] = scan.vehicle_ids[detections[reports]]
-        self._table.self_report_ms[tracks[reports]] = scan.times_ms[detections[reports]]
 
     def _initiate(self, scan: Detections, rows: IntArray, bits: np.ndarray, scan_number: int | None = None) -> None:
         number = self._scan if scan_number is None else scan_number

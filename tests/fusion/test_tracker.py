@@ -316,3 +316,17 @@ def test_self_reports_and_rsu_frames_of_one_step_share_the_fusion_call() -> None
     assert tracker.stats.tracks_created == 3
     carried = [decode_vehicle_id(bytes(v)) for v in tracker.tracks.vehicle_ids]
     assert carried.count(VEHICLE) == 1
+
+
+def test_pairs_of_several_rounds_are_all_counted_on_their_track() -> None:
+    # Two RSUs see the same object in every step: its track counts both estimates of a step as hits, carries
+    # both source bits, and its last scan is that of the later frame.
+    tracker = Tracker(TrackerConfig(window_ms=0))
+    for k in range(3):
+        tracker.step(T0 + 100 * k, _frames(T0 + 100 * k, {"rsu-a": [0], "rsu-b": [0]}))
+    table = tracker.tracks
+    assert len(table) == 1
+    assert int(table.hits[0]) == 6
+    assert int(table.source_mask[0]) == 0b11 == int(table.sources_seen[0])
+    assert int(table.last_scan[0]) == tracker.stats.scans
+    assert int(table.last_update_ms[0]) == T0 + 200
