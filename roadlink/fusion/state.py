@@ -214,11 +214,20 @@ class TrackTable:
         self._size = kept
 
     def take(self, rows: NDArray[np.int64] | NDArray[np.bool_] | slice) -> TrackTable:
-        """Return a new compact table holding ``rows`` (indices, boolean mask or slice), copied."""
-        selected = {name: buffer[: self._size][rows] for name, buffer in self._buffers.items()}
-        count = len(selected["ids"])
-        table = TrackTable(capacity=count)
-        table.append(count, **selected)
+        """Return a new compact table holding ``rows`` (indices, boolean mask or slice), copied.
+
+        The selected rows become the new table's buffers (one copy per column; a snapshot of a few dozen
+        tracks is taken every step, so building empty buffers first and then filling them would double it).
+        """
+        copy = isinstance(rows, slice)
+        table = TrackTable.__new__(TrackTable)
+        table._buffers = {
+            name: (buffer[: self._size][rows].copy() if copy else buffer[: self._size][rows])
+            for name, buffer in self._buffers.items()
+        }
+        table._size = len(table._buffers["ids"])
+        if not table._size:
+            table._buffers = {name: buffer[:0] for name, buffer in TrackTable()._buffers.items()}
         return table
 
     def copy(self) -> TrackTable:

@@ -53,6 +53,21 @@ def test_keep_compacts_in_order_and_take_copies() -> None:
     assert table.row_of(np.array([3, 2, 1], dtype=np.uint64)).tolist() == [1, -1, 0]
 
 
+def test_take_of_a_slice_or_nothing_copies_and_can_grow() -> None:
+    table = TrackTable()
+    _append(table, 3, first_id=1)
+    whole, empty = table.copy(), table.take(np.zeros(3, dtype=bool))
+    whole.states[:] = -1.0
+    assert (table.states >= 0).all()
+    assert len(empty) == 0
+    assert empty.states.shape == (0, 4)
+    for grown in (whole, empty):
+        _append(grown, 2, first_id=10)
+    assert whole.ids.tolist() == [1, 2, 3, 10, 11]
+    assert empty.ids.tolist() == [10, 11]
+    assert (empty.vehicle_ids == NO_VEHICLE_ID).all()
+
+
 def test_append_rejects_unknown_column() -> None:
     with pytest.raises(KeyError):
         TrackTable().append(1, speed=np.zeros(1))
