@@ -200,6 +200,11 @@ def covariance_intersection(
         p_a, p_b: ``(E, 4, 4)`` positive-definite covariances.
         newton_iterations: Safeguarded Newton steps refining ``w``.
     """
+    if _EIGEN_BATCH[0] <= len(x_a) < _EIGEN_BATCH[1]:
+        try:
+            return _eigen_covariance_intersection(x_a, p_a, x_b, p_b)
+        except np.linalg.LinAlgError:
+            pass  # a covariance that is not positive definite: the paths below only need invertibility
     if len(x_a) < _SMALL_BATCH:
         return _small_covariance_intersection(x_a, p_a, x_b, p_b)
     a, b = soa4(p_a), soa4(p_b)
@@ -221,6 +226,9 @@ def covariance_intersection(
 
 
 _SMALL_BATCH = 16
+_EIGEN_BATCH = (8, 128)
+"""Batch sizes (from, below) for which :func:`covariance_intersection` takes :func:`_eigen_covariance_intersection`
+(fewer numpy calls than the polynomial path, less LAPACK work than the node grid; measured fastest there)."""
 """Below this many pairs :func:`covariance_intersection` takes :func:`_small_covariance_intersection`."""
 _SMALL_NODES = np.linspace(0.0, 1.0, 17)
 _REFINE_STEP = 1e-3
@@ -281,6 +289,58 @@ def _small_covariance_intersection(x_a: FloatArray, p_a: FloatArray, x_b: FloatA
     states = omega[:, None] * np.einsum("eij,ej->ei", p_b @ chosen, x_a)
     states += (1.0 - omega)[:, None] * np.einsum("eij,ej->ei", p_a @ chosen, x_b)
     return CIResult(np.ascontiguousarray(states), np.ascontiguousarray(cov), omega)
+
+
+_EIGEN_NODES = np.linspace(0.0, 1.0, 9)
+_EIGEN_NEWTON_STEPS = 6
+
+
+def _eigen_covariance_intersection(x_a: FloatArray, p_a: FloatArray, x_b: FloatArray, p_b: FloatArray) -> CIResult:
+    """:func:`covariance_intersection` in the joint eigenbasis of the two covariances (any batch size).
+
+    With ``Pa = L L^T`` (Cholesky) and ``L^-1 Pb L^-T = U diag(lam) U^T``, ``T = L U`` diagonalizes both:
+    ``Pa = T T^T``, ``Pb = T diag(lam) T^T``. Then ``CI(w) = T diag(lam / d) T^T`` with
+    ``d = 1 + w (lam - 1)``, so ``trace(CI(w)) = sum_i a_i / d_i`` with ``a_i = lam_i |T e_i|^2``: four
+    scalar terms per pair, convex in ``w``. Its derivative is bracketed on 9 nodes and refined by
+    safeguarded Newton steps on (E, 4) arrays, so a batch costs two LAPACK calls (Cholesky, symmetric
+    eigendecomposition) and about 50 small elementwise operations, whatever its size, and the weight is
+    the exact minimizer (a boundary weight, 0 or 1, where one estimate dominates).
+
+    Raises:
+        numpy.linalg.LinAlgError: When ``Pa`` is not positive definite (the caller falls back).
+    """
+    lower = np.linalg.cholesky(p_a)
+    lower_inv = np.linalg.inv(lower)
+    lam, u = np.linalg.eigh(lower_inv @ p_b @ np.swapaxes(lower_inv, 1, 2))
+    lam = np.maximum(lam, 1e-300)
+    t = lower @ u
+    t_inv = np.swapaxes(u, 1, 2) @ lower_inv
+    a = np.einsum("eij,eij->ej", t, t) * lam
+    b = lam - 1.0
+    d = 1.0 + _EIGEN_NODES[None, :, None] * b[:, None, :]
+    slope = -np.einsum("ej,ekj->ek", a * b, 1.0 / (d * d))
+    rising = slope >= 0.0
+    first = np.argmax(rising, axis=1)
+    at_zero, at_one = rising[:, 0], ~rising.any(axis=1)
+    low = _EIGEN_NODES[np.maximum(first - 1, 0)]
+    high = np.where(at_one, 1.0, _EIGEN_NODES[first])
+    omega = 0.5 * (low + high)
+    for _ in range(_EIGEN_NEWTON_STEPS):
+        d = 1.0 + omega[:, None] * b
+        ab_d2 = a * b / (d * d)
+        g = -ab_d2.sum(axis=1)
+        h = 2.0 * (ab_d2 * b / d).sum(axis=1)
+        low, high = np.where(g < 0.0, omega, low), np.where(g > 0.0, omega, high)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            newton = omega - g / h
+        omega = np.where((newton >= low) & (newton <= high), newton, 0.5 * (low + high))
+    omega = np.where(at_zero, 0.0, np.where(at_one, 1.0, omega))
+    d = 1.0 + omega[:, None] * b
+    cov = (t * (lam / d)[:, None, :]) @ np.swapaxes(t, 1, 2)
+    y_a, y_b = np.einsum("eij,ej->ei", t_inv, x_a), np.einsum("eij,ej->ei", t_inv, x_b)
+    y = (omega[:, None] * lam * y_a + (1.0 - omega)[:, None] * y_b) / d
+    states = np.einsum("eij,ej->ei", t, y)
+    return CIResult(np.ascontiguousarray(states), 0.5 * (cov + np.swapaxes(cov, 1, 2)), np.ascontiguousarray(omega))
 
 
 def partial_covariance_intersection(

@@ -147,3 +147,37 @@ def test_small_batch_path_matches_the_polynomial_path() -> None:
     mean = np.einsum("nij,nj->ni", small.covs, np.einsum("nij,nj->ni", omega * np.linalg.inv(p_a), x_a))
     mean += np.einsum("nij,nj->ni", small.covs, np.einsum("nij,nj->ni", (1 - omega) * np.linalg.inv(p_b), x_b))
     np.testing.assert_allclose(small.states, mean, atol=1e-8)
+
+
+@pytest.mark.parametrize("count", [8, 33, 127])
+def test_eigenbasis_path_matches_the_polynomial_path(count: int) -> None:
+    """Batches of 8..127 pairs take the joint-eigenbasis path: the same CI, with the exact trace minimizer."""
+    from roadlink.fusion.t2t import _EIGEN_BATCH, _eigen_covariance_intersection
+
+    assert _EIGEN_BATCH[0] <= count < _EIGEN_BATCH[1]
+    x_a, p_a, x_b, p_b = _pairs(np.random.default_rng(31 + count), count)
+    eigen = covariance_intersection(x_a, p_a, x_b, p_b)
+    np.testing.assert_array_equal(eigen.covs, _eigen_covariance_intersection(x_a, p_a, x_b, p_b).covs)
+    copies = -(-_EIGEN_BATCH[1] // count)
+    repeated = [np.concatenate([v] * copies) for v in (x_a, p_a, x_b, p_b)]
+    reference = covariance_intersection(repeated[0], repeated[1], repeated[2], repeated[3])  # the polynomial path
+    trace = np.trace(eigen.covs, axis1=1, axis2=2)
+    assert (trace <= np.trace(reference.covs[:count], axis1=1, axis2=2) * (1 + 1e-9)).all()
+    np.testing.assert_allclose(eigen.omega, reference.omega[:count], atol=1e-4)
+    np.testing.assert_allclose(eigen.states, reference.states[:count], atol=1e-4)
+    omega = eigen.omega[:, None, None]
+    expected = omega * np.linalg.inv(p_a) + (1 - omega) * np.linalg.inv(p_b)
+    np.testing.assert_allclose(np.linalg.inv(eigen.covs), expected, rtol=1e-6, atol=1e-8)
+    tight, loose = np.eye(4)[None] * 0.01, np.eye(4)[None] * 100.0
+    ends = _eigen_covariance_intersection(
+        x_a[:2], np.concatenate([tight, loose]), x_b[:2], np.concatenate([loose, tight])
+    )
+    assert ends.omega.tolist() == [1.0, 0.0]
+
+
+def test_ci_falls_back_when_a_covariance_is_not_positive_definite() -> None:
+    x_a, p_a, x_b, p_b = _pairs(np.random.default_rng(41), 10)
+    p_a[3] = np.diag([1.0, 1.0, 1.0, -1e-3])  # invertible, not positive definite: no Cholesky factor
+    result = covariance_intersection(x_a, p_a, x_b, p_b)
+    assert np.isfinite(result.states).all()
+    np.testing.assert_allclose(result.states[:3], covariance_intersection(x_a[:3], p_a[:3], x_b[:3], p_b[:3]).states)
