@@ -240,9 +240,9 @@ class Tracker:
 
         Round ``k`` predicts and fuses each track's ``k``-th pair in detection (time) order, so a track takes
         its estimates one after the other; the per-track bookkeeping (hits, sources, ids, scan counters) is
-        written once for all rounds. ``psd`` (per table row) serves the first round; later rounds recompute
-        it from the states the earlier rounds left. ``scan_numbers`` (per row of ``batch``) is the scan
-        counter recorded as ``last_scan``.
+        written once for all rounds. ``psd`` (per table row, from the states at the start of the step)
+        serves every round: a track's heading and speed barely change within one 100 ms step.
+        ``scan_numbers`` (per row of ``batch``) is the scan counter recorded as ``last_scan``.
         """
         if not len(tracks):
             return
@@ -258,14 +258,9 @@ class Tracker:
         for k in range(rounds):
             chosen = np.flatnonzero(rank == k) if rounds > 1 else np.arange(len(tracks))
             round_tracks, round_detections = tracks[chosen], detections[chosen]
-            round_psd = (
-                psd[round_tracks]
-                if k == 0
-                else self.config.predictor.psd(
-                    self._table.states[round_tracks], self._table.object_class[round_tracks].astype(np.int64)
-                )
+            self._fuse_states(
+                batch, round_tracks, round_detections, measured[chosen], estimate[chosen], psd[round_tracks]
             )
-            self._fuse_states(batch, round_tracks, round_detections, measured[chosen], estimate[chosen], round_psd)
             self._update_class(batch, round_tracks, round_detections)
         self._record_pairs(batch, tracks, detections, starts, bits, scan_numbers)
 
