@@ -76,6 +76,25 @@ def grid_pairs(centres_m: FloatArray, points_m: FloatArray, cell_m: float) -> tu
     return _grid_query(centres_m, points_m, cell_m)
 
 
+_DENSE_PAIRS = 4096
+"""Up to this many (centre, point) combinations :func:`near_pairs` tests them all at once (fewer numpy calls)."""
+
+
+def near_pairs(centres_m: FloatArray, points_m: FloatArray, radius_m: float) -> tuple[IntArray, IntArray]:
+    """Pairs ``(i, j)`` (``(E,)`` int64 each) that include every point ``j`` within ``radius_m`` of centre ``i``.
+
+    Small sets (at most ``_DENSE_PAIRS`` combinations, the tracks and detections of a small scene) are
+    compared all at once and only pairs within ``radius_m`` are returned; larger ones go through
+    :func:`grid_pairs` (a superset: the 3x3 cells around each centre), whose cost grows with the density.
+    """
+    n, m = len(centres_m), len(points_m)
+    if n * m > _DENSE_PAIRS or not n * m:
+        return grid_pairs(centres_m, points_m, radius_m)
+    delta = centres_m[:, None, :] - points_m[None, :, :]
+    i, j = np.nonzero(np.einsum("ijk,ijk->ij", delta, delta) <= radius_m * radius_m)
+    return i.astype(np.int64), j.astype(np.int64)
+
+
 def _grid_query(bucketed_m: FloatArray, queries_m: FloatArray, cell_m: float) -> tuple[IntArray, IntArray]:
     """``(bucketed index, query index)`` pairs in neighbouring cells (see :func:`grid_pairs`)."""
     bucket_cells = np.floor(bucketed_m / cell_m).astype(np.int64)
@@ -262,7 +281,7 @@ class MahalanobisGate:
         reach = self._reach(states, covs, times, psd, detections, (t_low, t_ref, t_high))
         cell = max(min(float(reach.max()), _OUTLIER_FACTOR * float(np.median(reach))), _MIN_CELL_M)
         inside = np.flatnonzero(reach <= cell)
-        local, det = grid_pairs(centres[inside], detections.positions_m, cell)
+        local, det = near_pairs(centres[inside], detections.positions_m, cell)
         local = inside[local]
         outliers = np.flatnonzero(reach > cell)
         if len(outliers):

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from roadlink.fusion.gating import chi2_threshold, grid_pairs
+from roadlink.fusion.gating import chi2_threshold, near_pairs
 from roadlink.fusion.matrices import FloatArray, invert4
 from roadlink.fusion.predictor import KalmanPredictor, interval_s
 from roadlink.fusion.state import NO_VEHICLE_ID, BoolArray, IntArray, TrackTable
@@ -68,7 +68,7 @@ class DuplicateMerger:
             return None
         dt_s = interval_s(time_ms, table.times_ms)
         positions = table.states[:, :2] + table.states[:, 2:] * dt_s[:, None]
-        i, j = grid_pairs(positions, positions, self.max_distance_m)
+        i, j = near_pairs(positions, positions, self.max_distance_m)
         allowed = (i < j) & _may_be_same(table, i, j)
         i, j = i[allowed], j[allowed]
         close = (

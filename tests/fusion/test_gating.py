@@ -95,3 +95,23 @@ def test_chi2_threshold_known_values() -> None:
     assert chi2_threshold(0.95, dof=4) == pytest.approx(9.4877, abs=1e-4)
     with pytest.raises(ValueError, match="probability"):
         chi2_threshold(1.0)
+
+
+def test_near_pairs_small_sets_are_exact_and_large_sets_use_the_grid() -> None:
+    from roadlink.fusion.gating import _DENSE_PAIRS, grid_pairs, near_pairs
+
+    rng = np.random.default_rng(5)
+    centres, points = rng.uniform(0, 60, (30, 2)), rng.uniform(0, 60, (40, 2))
+    assert len(centres) * len(points) <= _DENSE_PAIRS
+    i, j = near_pairs(centres, points, 8.0)
+    d2 = ((centres[:, None] - points[None]) ** 2).sum(axis=2)
+    expected = set(zip(*np.nonzero(d2 <= 64.0), strict=True))
+    assert set(zip(i.tolist(), j.tolist(), strict=True)) == expected
+    gi, gj = grid_pairs(centres, points, 8.0)
+    assert expected <= set(zip(gi.tolist(), gj.tolist(), strict=True))
+    many = rng.uniform(0, 600, (100, 2))
+    big_i, big_j = near_pairs(many, many, 8.0)
+    grid_i, grid_j = grid_pairs(many, many, 8.0)
+    np.testing.assert_array_equal(big_i, grid_i)
+    np.testing.assert_array_equal(big_j, grid_j)
+    assert near_pairs(centres[:0], points, 8.0)[0].shape == (0,)
