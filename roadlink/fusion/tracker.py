@@ -285,6 +285,10 @@ class Tracker:
             psd,
         )
         noise, has_velocity = batch.covariances[detections], batch.has_velocity[detections]
+        if estimate.all():  # the common case: RSU object lists and self-reports only
+            states, covs = self.config.fuser.fuse(states, covs, measured, noise, has_velocity)
+            table.states[tracks], table.covs[tracks], table.times_ms[tracks] = states, covs, times
+            return
         groups = (estimate, ~estimate & has_velocity, ~estimate & ~has_velocity)
         for kind, mask in enumerate(groups):
             if not mask.any():
