@@ -82,8 +82,12 @@ class ReorderBuffer:
         return held.take(rows[np.lexsort((source_rank, held.times_ms[rows]))])
 
 
-def split_scans(detections: Detections, self_report_bucket_ms: int = 100) -> list[IntArray]:
+def split_scans(
+    detections: Detections, self_report_bucket_ms: int = 100, source_rank: IntArray | None = None
+) -> list[IntArray]:
     """Cut a time-sorted batch into scans (module docstring), returned in processing order.
+
+    ``source_rank`` (``(M,)``, optional) is ``source_codes(detections.source_ids)[1]`` if the caller has it.
 
     Returns:
         Index arrays into ``detections``, one per scan, ordered by scan time (for vehicle buckets, the
@@ -94,7 +98,8 @@ def split_scans(detections: Detections, self_report_bucket_ms: int = 100) -> lis
     times = detections.times_ms
     vehicle = detections.kinds == SourceKind.VEHICLE_SELF_REPORT
     bucket = times // max(self_report_bucket_ms, 1)
-    _, source_rank = source_codes(detections.source_ids)
+    if source_rank is None:
+        _, source_rank = source_codes(detections.source_ids)
     scan_time = np.where(vehicle, bucket * max(self_report_bucket_ms, 1), times)
     key_source = np.where(vehicle, 0, source_rank)
     key_rank = np.zeros(len(detections), dtype=np.int64)

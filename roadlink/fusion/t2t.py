@@ -226,7 +226,7 @@ def covariance_intersection(
 
 
 _SMALL_BATCH = 16
-_EIGEN_BATCH = (8, 128)
+_EIGEN_BATCH = (4, 128)
 """Batch sizes (from, below) for which :func:`covariance_intersection` takes :func:`_eigen_covariance_intersection`
 (fewer numpy calls than the polynomial path, less LAPACK work than the node grid; measured fastest there)."""
 """Below this many pairs :func:`covariance_intersection` takes :func:`_small_covariance_intersection`."""

@@ -162,8 +162,9 @@ class Tracker:
             self.stats.steps += 1
             self._table.source_mask_prev[:] = self._table.source_mask
             self._table.source_mask[:] = 0
-            sources = self._source_indices(released)
-            self._process_frames(released, sources, split_scans(released, self.config.self_report_bucket_ms))
+            sources, source_rank = self._source_indices(released)
+            frames = split_scans(released, self.config.self_report_bucket_ms, source_rank)
+            self._process_frames(released, sources, frames)
             self._links.forget_before(int(released.times_ms.max()))
             if self._coverage is not None:
                 self._coverage.observe(sources, released.positions_m, int(released.times_ms.max()))
@@ -524,15 +525,16 @@ class Tracker:
             self.stats.tracks_deleted += int(np.count_nonzero(doomed))
             table.keep(~doomed)
 
-    def _source_indices(self, detections: Detections) -> IntArray:
-        """``(M,)`` tracker index of each detection's source; -1 for self-reports (identified by vehicle id)."""
+    def _source_indices(self, detections: Detections) -> tuple[IntArray, IntArray]:
+        """``(M,)`` tracker index of each detection's source (-1 for self-reports, identified by vehicle id), and
+        ``(M,)`` the rank of its source id among the batch's distinct ids (:func:`.detections.source_codes`)."""
         names, inverse = source_codes(detections.source_ids)
         indices = np.full(len(names), -1, dtype=np.int64)
         is_report = np.zeros(len(names), dtype=bool)
         is_report[inverse[detections.kinds == SourceKind.VEHICLE_SELF_REPORT]] = True
         for k in np.flatnonzero(~is_report).tolist():
             indices[k] = self._sources.setdefault(str(names[k]), len(self._sources))
-        return np.asarray(indices[inverse], dtype=np.int64)
+        return np.asarray(indices[inverse], dtype=np.int64), inverse
 
 
 def _complement(count: int, taken: IntArray) -> IntArray:

@@ -84,6 +84,8 @@ def test_split_scans_frames_and_vehicle_ranks() -> None:
     # Frames a@100, b@100; bucket [100, 120): v1's first report with v2, then v1's second; bucket [120, 140); a@200.
     assert scans == [[0, 1], [2], [4, 6], [5], [7], [3]]
     assert split_scans(Detections.empty()) == []
+    ranked = split_scans(frames, 20, source_codes(frames.source_ids)[1])  # the caller's ranks: same scans
+    assert [rows.tolist() for rows in ranked] == scans
 
 
 def test_source_codes_match_numpy_unique_for_runs_and_scattered_ids() -> None:

@@ -151,7 +151,7 @@ def test_small_batch_path_matches_the_polynomial_path() -> None:
 
 @pytest.mark.parametrize("count", [8, 33, 127])
 def test_eigenbasis_path_matches_the_polynomial_path(count: int) -> None:
-    """Batches of 8..127 pairs take the joint-eigenbasis path: the same CI, with the exact trace minimizer."""
+    """Batches of 4..127 pairs take the joint-eigenbasis path: the same CI, with the exact trace minimizer."""
     from roadlink.fusion.t2t import _EIGEN_BATCH, _eigen_covariance_intersection
 
     assert _EIGEN_BATCH[0] <= count < _EIGEN_BATCH[1]
