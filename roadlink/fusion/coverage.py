@@ -29,6 +29,8 @@ __all__ = ["LearnedCoverage"]
 
 _MAX_SOURCE_BIT = 63
 _MIN_HULL_POINTS = 3
+_STASH_ROWS = 2048
+"""Positions :meth:`LearnedCoverage.observe` may hold before splitting them by source (``(2048, 2)`` floats)."""
 _DIRECTIONS = np.stack([np.cos(np.arange(16) * np.pi / 8), np.sin(np.arange(16) * np.pi / 8)], axis=1)
 
 
@@ -65,9 +67,34 @@ class LearnedCoverage:
         self.memory_ms = memory_ms
         self._hulls: dict[int, _Hull] = {}
         self._refreshed_ms: int | None = None
+        self._stash: list[tuple[IntArray, FloatArray]] = []
+        self._stashed = 0
 
     def observe(self, sources: IntArray, positions_m: FloatArray, now_ms: int) -> None:
-        """Record reported positions ``(M, 2)`` of tracker sources ``(M,)`` (-1, a self-report, is ignored)."""
+        """Record reported positions ``(M, 2)`` of tracker sources ``(M,)`` (-1, a self-report, is ignored).
+
+        Small batches (a small scene's step) are stashed and split by source together, at the next refresh
+        or once ``_STASH_ROWS`` positions wait: the hulls only change at a refresh, and the extremes of the
+        union of batches are the extremes of their extremes, so the coverage is the same.
+        """
+        self._stash.append((sources, positions_m))
+        self._stashed += len(sources)
+        refresh = self._refreshed_ms is None or now_ms - self._refreshed_ms >= self.refresh_ms
+        if refresh or self._stashed >= _STASH_ROWS:
+            self._split_stash()
+        if refresh:
+            self._refreshed_ms = now_ms
+            for hull in self._hulls.values():
+                _refresh(hull, now_ms, self.memory_ms)
+
+    def _split_stash(self) -> None:
+        """Add the extremes of the stashed positions of each source to its pending interval."""
+        if len(self._stash) == 1:
+            sources, positions_m = self._stash[0]
+        else:
+            sources = np.concatenate([batch[0] for batch in self._stash])
+            positions_m = np.concatenate([batch[1] for batch in self._stash])
+        self._stash, self._stashed = [], 0
         valid = (sources >= 0) & (sources <= _MAX_SOURCE_BIT)
         if valid.any():
             order = np.argsort(sources[valid], kind="stable")
@@ -75,10 +102,6 @@ class LearnedCoverage:
             names, starts = np.unique(ordered, return_index=True)
             for source, part in zip(names.tolist(), np.split(points, starts[1:]), strict=True):
                 self._hulls.setdefault(int(source), _Hull()).pending.append(_extremes(part))
-        if self._refreshed_ms is None or now_ms - self._refreshed_ms >= self.refresh_ms:
-            self._refreshed_ms = now_ms
-            for hull in self._hulls.values():
-                _refresh(hull, now_ms, self.memory_ms)
 
     def covering(self, positions_m: FloatArray) -> np.ndarray[tuple[int], np.dtype[np.uint64]]:
         """``(N,) uint64``: bit s set where source s covers the position ``(N, 2)`` (at least ``margin_m`` inside)."""

@@ -91,3 +91,19 @@ def test_an_outlier_stops_shaping_the_coverage_after_the_memory() -> None:
         coverage.observe(np.zeros(len(disc), np.int64), disc, T0 + 1000 * k)
         covered = coverage.covering(np.array([[400.0, 0.0], [0.0, 0.0]])).tolist()
         assert covered == ([1, 1] if k <= 10 else [0, 1])
+
+
+def test_small_batches_between_refreshes_give_the_hull_of_their_union() -> None:
+    # Small batches wait until the refresh and are split by source together: the hulls are those of one
+    # batch holding them all, for every source.
+    rng = np.random.default_rng(9)
+    batches = [rng.uniform(-50, 50, (6, 2)) for _ in range(11)]
+    sources = [np.array([0, 0, 1, 1, 1, -1]) for _ in range(11)]
+    stepped, whole = LearnedCoverage(refresh_ms=1000), LearnedCoverage(refresh_ms=1000)
+    for k, (points, reporting) in enumerate(zip(batches, sources, strict=True)):
+        stepped.observe(reporting, points, 100 * k)
+    whole.observe(sources[0], batches[0], 0)
+    whole.observe(np.concatenate(sources[1:]), np.concatenate(batches[1:]), 1000)
+    for source in (0, 1):
+        assert len(stepped.vertices(source)) >= 3
+        assert {tuple(v) for v in stepped.vertices(source)} == {tuple(v) for v in whole.vertices(source)}
