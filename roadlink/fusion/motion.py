@@ -228,12 +228,15 @@ def predict_state(
     """Propagate states ``(N, 4)``, symmetric covariances ``(N, 4, 4)`` over ``dt_s`` ``(N,)``, PSDs ``(N, 2, 2)``.
 
     ``F P F^T + Q`` written out on the ten distinct entries of ``P`` as ``(N,)`` vectors (about 3x faster
-    than stacked 4x4 products); the result is exactly symmetric.
+    than stacked 4x4 products for many tracks; up to ``_SMALL_PREDICT`` tracks, where numpy's per-call cost
+    dominates, the stacked products take fewer calls); the result is exactly symmetric either way.
     """
     predicted = states.copy()
     predicted[:, :2] += states[:, 2:] * dt_s[:, None]
     d, a = dt_s, np.abs(dt_s)
     c3, c2 = a**3 / 3.0, a * a / 2.0
+    if len(d) <= _SMALL_PREDICT:
+        return predicted, _predict_cov_stacked(covs, d, a, c2, c3, psd)
     p00, p01, p02, p03, p11, p12, p13, p22, p23, p33 = (covs[:, i, j] for i, j in _UPPER)
     q00, q01, q11 = psd[:, 0, 0], psd[:, 0, 1], psd[:, 1, 1]
     entries = (
@@ -253,6 +256,30 @@ def predict_state(
         cov[:, i, j] = value
         cov[:, j, i] = value
     return predicted, cov
+
+
+_SMALL_PREDICT = 24
+"""Up to this many tracks :func:`predict_state` uses stacked 4x4 products (a dozen numpy calls instead of ~80)."""
+
+
+def _predict_cov_stacked(
+    covs: FloatArray, d: FloatArray, a: FloatArray, c2: FloatArray, c3: FloatArray, psd: FloatArray
+) -> FloatArray:
+    """``F P F^T + Q`` ``(N, 4, 4)`` as stacked products, symmetrized (:func:`predict_state` for few tracks).
+
+    ``F = [[I, dt I], [0, I]]``; ``Q = [[|dt|^3/3 S, dt^2/2 S], [dt^2/2 S, |dt| S]]`` for the PSD ``S``
+    (``a = |dt|``, ``c2 = dt^2/2``, ``c3 = |dt|^3/3``, all ``(N,)``).
+    """
+    n = len(d)
+    transition = np.zeros((n, 4, 4))
+    transition[:, [0, 1, 2, 3], [0, 1, 2, 3]] = 1.0
+    transition[:, 0, 2] = transition[:, 1, 3] = d
+    noise = np.empty((n, 4, 4))
+    noise[:, :2, :2] = c3[:, None, None] * psd
+    noise[:, :2, 2:] = noise[:, 2:, :2] = c2[:, None, None] * psd
+    noise[:, 2:, 2:] = a[:, None, None] * psd
+    cov = transition @ covs @ np.swapaxes(transition, 1, 2) + noise
+    return np.asarray(0.5 * (cov + np.swapaxes(cov, 1, 2)))
 
 
 def predict_position(

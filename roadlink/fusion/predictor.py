@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from roadlink.fusion.matrices import FloatArray, symmetrize
+from roadlink.fusion.matrices import FloatArray
 from roadlink.fusion.motion import MotionModel, default_motion, predict_position, predict_state
 from roadlink.fusion.state import IntArray
 
@@ -47,8 +47,7 @@ class KalmanPredictor:
             ``(states (N, 4), covariances (N, 4, 4))``; covariances are symmetrized.
         """
         noise = self.psd(states, object_class) if psd is None else psd
-        predicted, cov = predict_state(states, covs, dt_s, noise)
-        return predicted, symmetrize(cov)
+        return predict_state(states, covs, dt_s, noise)  # exactly symmetric
 
     def predict_position(
         self, states: FloatArray, covs: FloatArray, dt_s: FloatArray, psd: FloatArray

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from roadlink.domain.classes import ObjectClass
 from roadlink.fusion import ClassMotion, ConstantVelocity, KalmanPredictor, TurningVelocity, default_motion
@@ -97,3 +98,20 @@ def test_class_motion_with_a_custom_model() -> None:
     motion = ClassMotion(default=ConstantVelocity(3.0), by_class=((ObjectClass.OBSTACLE, _Still()),))
     psd = motion.acceleration_psd(np.zeros((2, 4)), np.array([ObjectClass.OBSTACLE, ObjectClass.BUS], dtype=np.int64))
     assert psd[:, 0, 0].tolist() == [0.0, 3.0]
+
+
+@pytest.mark.parametrize("count", [1, 5, 24])
+def test_stacked_prediction_of_few_tracks_matches_the_entrywise_form(count: int) -> None:
+    from roadlink.fusion import motion
+
+    rng = np.random.default_rng(count)
+    a, b = rng.normal(size=(count, 4, 4)), rng.normal(size=(count, 2, 2))
+    covs, psd = a @ np.swapaxes(a, 1, 2), b @ np.swapaxes(b, 1, 2)
+    states, dt = rng.normal(size=(count, 4)), rng.uniform(-0.3, 0.3, count)
+    assert count <= motion._SMALL_PREDICT
+    few_states, few = motion.predict_state(states, covs, dt, psd)
+    many_states, many = motion.predict_state(*(np.concatenate([v] * 30) for v in (states, covs, dt, psd)))
+    assert len(many) > motion._SMALL_PREDICT
+    np.testing.assert_allclose(few, many[:count], rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(few_states, many_states[:count])
+    np.testing.assert_array_equal(few, np.swapaxes(few, 1, 2))
