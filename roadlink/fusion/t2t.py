@@ -317,23 +317,22 @@ def _eigen_covariance_intersection(x_a: FloatArray, p_a: FloatArray, x_b: FloatA
     t_inv = np.swapaxes(u, 1, 2) @ lower_inv
     a = np.einsum("eij,eij->ej", t, t) * lam
     b = lam - 1.0
-    d = 1.0 + _EIGEN_NODES[None, :, None] * b[:, None, :]
-    slope = -np.einsum("ej,ekj->ek", a * b, 1.0 / (d * d))
-    rising = slope >= 0.0
+    minus_ab, two_abb = -a * b, 2.0 * a * b * b  # f'(w) = sum(minus_ab / d^2), f''(w) = sum(two_abb / d^3)
+    inv_d = 1.0 / (1.0 + _EIGEN_NODES[None, :, None] * b[:, None, :])
+    rising = np.einsum("ej,ekj->ek", minus_ab, inv_d * inv_d) >= 0.0
     first = np.argmax(rising, axis=1)
     at_zero, at_one = rising[:, 0], ~rising.any(axis=1)
     low = _EIGEN_NODES[np.maximum(first - 1, 0)]
     high = np.where(at_one, 1.0, _EIGEN_NODES[first])
     omega = 0.5 * (low + high)
-    for _ in range(_EIGEN_NEWTON_STEPS):
-        d = 1.0 + omega[:, None] * b
-        ab_d2 = a * b / (d * d)
-        g = -ab_d2.sum(axis=1)
-        h = 2.0 * (ab_d2 * b / d).sum(axis=1)
-        low, high = np.where(g < 0.0, omega, low), np.where(g > 0.0, omega, high)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            newton = omega - g / h
-        omega = np.where((newton >= low) & (newton <= high), newton, 0.5 * (low + high))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for _ in range(_EIGEN_NEWTON_STEPS):
+            inv_d = 1.0 / (1.0 + omega[:, None] * b)
+            inv_d2 = inv_d * inv_d
+            g = np.einsum("ej,ej->e", minus_ab, inv_d2)
+            newton = omega - g / np.einsum("ej,ej->e", two_abb, inv_d2 * inv_d)
+            low, high = np.where(g < 0.0, omega, low), np.where(g > 0.0, omega, high)
+            omega = np.where((newton >= low) & (newton <= high), newton, 0.5 * (low + high))
     omega = np.where(at_zero, 0.0, np.where(at_one, 1.0, omega))
     d = 1.0 + omega[:, None] * b
     cov = (t * (lam / d)[:, None, :]) @ np.swapaxes(t, 1, 2)
