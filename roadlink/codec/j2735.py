@@ -20,6 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 from roadlink.codec.j2735_common import (
+    BasicVehicleRole,
     DSecond,
     Elevation,
     Heading,
@@ -143,36 +144,6 @@ VehicleSafetyExtensions = Sequence(
 )
 
 # --- Part II: SupplementalVehicleExtensions ------------------------------------------------------------------------
-
-BasicVehicleRole = Enumerated(
-    "BasicVehicleRole",
-    [
-        "basicVehicle",
-        "publicTransport",
-        "specialTransport",
-        "dangerousGoods",
-        "roadWork",
-        "roadRescue",
-        "emergency",
-        "safetyCar",
-        "none-unknown",
-        "truck",
-        "motorcycle",
-        "roadSideSource",
-        "police",
-        "fire",
-        "ambulance",
-        "dot",
-        "transit",
-        "slowMoving",
-        "stopNgo",
-        "cyclist",
-        "pedestrian",
-        "nonMotorized",
-        "military",
-    ],
-    extensions=[],
-)
 
 VehicleType = Enumerated(
     "VehicleType",

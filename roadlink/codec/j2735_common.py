@@ -15,6 +15,7 @@ from __future__ import annotations
 from roadlink.codec.uper import (
     AsnType,
     BitString,
+    Enumerated,
     Field,
     IA5String,
     Integer,
@@ -26,6 +27,7 @@ from roadlink.codec.uper import (
 )
 
 __all__ = [
+    "BasicVehicleRole",
     "DSecond",
     "DescriptiveName",
     "Elevation",
@@ -124,3 +126,34 @@ IntersectionReferenceID = Sequence(
 )
 
 IntersectionStatusObject = BitString("IntersectionStatusObject", Size(16, 16))
+
+# The role a vehicle reports (BSM Part II special vehicle data, SRM requestor).
+BasicVehicleRole = Enumerated(
+    "BasicVehicleRole",
+    [
+        "basicVehicle",
+        "publicTransport",
+        "specialTransport",
+        "dangerousGoods",
+        "roadWork",
+        "roadRescue",
+        "emergency",
+        "safetyCar",
+        "none-unknown",
+        "truck",
+        "motorcycle",
+        "roadSideSource",
+        "police",
+        "fire",
+        "ambulance",
+        "dot",
+        "transit",
+        "slowMoving",
+        "stopNgo",
+        "cyclist",
+        "pedestrian",
+        "nonMotorized",
+        "military",
+    ],
+    extensions=[],
+)

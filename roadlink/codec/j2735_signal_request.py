@@ -13,6 +13,7 @@ additions, so both messages re-encode byte for byte.
 from __future__ import annotations
 
 from roadlink.codec.j2735_common import (
+    BasicVehicleRole,
     DescriptiveName,
     DSecond,
     Heading,
@@ -46,36 +47,6 @@ IntersectionAccessPoint = Choice(
 )
 
 VehicleID = Choice("VehicleID", [("entityID", TemporaryID), ("stationID", Integer("StationID", 0, 4294967295))])
-
-BasicVehicleRole = Enumerated(
-    "BasicVehicleRole",
-    [
-        "basicVehicle",
-        "publicTransport",
-        "specialTransport",
-        "dangerousGoods",
-        "roadWork",
-        "roadRescue",
-        "emergency",
-        "safetyCar",
-        "none-unknown",
-        "truck",
-        "motorcycle",
-        "roadSideSource",
-        "police",
-        "fire",
-        "ambulance",
-        "dot",
-        "transit",
-        "slowMoving",
-        "stopNgo",
-        "cyclist",
-        "pedestrian",
-        "nonMotorized",
-        "military",
-    ],
-    extensions=[],
-)
 
 RequestSubRole = Enumerated(
     "RequestSubRole", ["requestSubRoleUnKnown", *(f"requestSubRole{i}" for i in range(1, 15)), "requestSubRoleReserved"]
