@@ -38,6 +38,7 @@ from typing import Any, Final, TypeVar
 from v2x.common.v1 import common_pb2
 
 from roadlink.codec import csae
+from roadlink.codec.air_message import kept_air_message
 from roadlink.codec.errors import DecodeError, EncodeError
 from roadlink.codec.j2735_mapping import SEC_MARK_UNAVAILABLE, resolve_sec_mark
 from roadlink.codec.j2735_spat import resolve_message_time, resolve_time_mark
@@ -174,16 +175,11 @@ def air_template(provenance: Provenance | common_pb2.Provenance | None, alternat
     Raises:
         EncodeError: the air_message is a CSAE frame that does not decode.
     """
-    if isinstance(provenance, common_pb2.Provenance):
-        air = provenance.air_message if provenance.HasField("air_message") else None
-        found = None if air is None else (air.standard, bytes(air.uper))
-    else:
-        kept = None if provenance is None else provenance.air_message
-        found = None if kept is None else (kept.standard, kept.uper)
-    if found is None or found[0] != "csae53":
+    kept = kept_air_message(provenance, "csae53")
+    if kept is None:
         return None
     try:
-        name, value = csae.decode_frame(found[1])
+        name, value = csae.decode_frame(kept.uper)
     except DecodeError as exc:
         raise EncodeError(f"provenance.air_message is no CSAE frame: {exc}", path="provenance.air_message") from exc
     template: dict[str, Any] | None = value if name == alternative else None

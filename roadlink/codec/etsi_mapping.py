@@ -38,6 +38,7 @@ from v2x.common.v1 import common_pb2
 from v2x.roadside.v1 import info_pb2
 
 from roadlink.codec import etsi
+from roadlink.codec.air_message import kept_air_message
 from roadlink.codec.errors import DecodeError, EncodeError
 from roadlink.domain.classes import ObjectClass
 from roadlink.domain.errors import ValidationError
@@ -286,16 +287,11 @@ def air_template(provenance: Provenance | common_pb2.Provenance | None, message_
     Raises:
         EncodeError: the air_message is an ETSI PDU that does not decode.
     """
-    if isinstance(provenance, common_pb2.Provenance):
-        air = provenance.air_message if provenance.HasField("air_message") else None
-        found = None if air is None else (air.standard, bytes(air.uper))
-    else:
-        kept = None if provenance is None else provenance.air_message
-        found = None if kept is None else (kept.standard, kept.uper)
-    if found is None or found[0] != "etsi":
+    kept = kept_air_message(provenance, "etsi")
+    if kept is None:
         return None
     try:
-        pdu_id, value = etsi.decode_pdu(found[1])
+        pdu_id, value = etsi.decode_pdu(kept.uper)
     except DecodeError as exc:
         raise EncodeError(f"provenance.air_message is no ETSI PDU: {exc}", path="provenance.air_message") from exc
     return value if pdu_id == message_id else None
