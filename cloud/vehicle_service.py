@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -18,7 +19,7 @@ from cloud.road_context import RoadContext
 from cloud.situation_stream import SituationStream
 from roadlink.domain.errors import ValidationError
 from roadlink.domain.situation import SituationUpdate
-from roadlink.wire.convert import area_from_proto, signal_to_proto, situation_to_proto, vehicle_state_from_proto
+from roadlink.wire.convert import area_from_proto, situation_to_proto, vehicle_state_from_proto
 
 __all__ = ["DEFAULT_RATE_HZ", "VehicleServicer", "rate_from_request", "situation_message"]
 
@@ -36,11 +37,10 @@ def rate_from_request(request: vs_pb2.WatchSituationRequest | Any) -> float:
 
 def situation_message(update: SituationUpdate, road: RoadContext | None) -> situation_pb2.SituationUpdate:
     """The proto of ``update`` with the current signal states of the intersections in its area."""
-    message = situation_to_proto(update)
     if road is not None:
-        signals = road.signals_in(update.area, update.time_unix_ms)
-        message.signal_timings.extend(signal_to_proto(spat) for spat in signals)
-    return message
+        signals = tuple(road.signals_in(update.area, update.time_unix_ms))
+        update = dataclasses.replace(update, signal_timings=update.signal_timings + signals)
+    return situation_to_proto(update)
 
 
 class VehicleServicer(vs_grpc.VehicleServiceServicer):
