@@ -13,10 +13,11 @@ It is evaluated in covariance form: with ``M = w Pb + (1 - w) Pa``, ``P = Pb M^-
 whose coefficients follow in closed form from ``C = Pa^-1 (Pb - Pa)`` (:func:`trace_polynomials`). A
 bracketed Newton iteration on those scalars, vectorized over pairs, finds the minimizer to rounding
 accuracy in a few steps (at most ``newton_iterations``). The result falls back to the better end (``w = 0``
-or ``1``) if that is lower, so the fused trace never exceeds ``min(trace Pa, trace Pb)``. Batches of fewer
-than 16 pairs (a small scene's RSU frames, where numpy's per-call overhead is the cost) take a path of
-about 20 numpy calls instead: node grid and two parabola refinements with batched LAPACK inverses, the
-trace within ~1e-7 of its minimum (:func:`_small_covariance_intersection`).
+or ``1``) if that is lower, so the fused trace never exceeds ``min(trace Pa, trace Pb)``. Batches of 1 to 127
+pairs (every RSU round of the SUMO scene) take the joint-eigenbasis path instead, a fixed ~45 numpy calls
+(:func:`_eigen_covariance_intersection`); if a covariance is not positive definite there, batches of fewer
+than 16 pairs take a path of about 20 numpy calls: node grid and two parabola refinements with batched LAPACK
+inverses, the trace within ~1e-7 of its minimum (:func:`_small_covariance_intersection`).
 
 RSU object lists also carry the RSU's own object id. :class:`TrackLinks` remembers which global track each
 (source, object id) was last fused into, so that the next estimate of that RSU track is tried against the
@@ -226,7 +227,7 @@ def covariance_intersection(
 
 
 _SMALL_BATCH = 16
-_EIGEN_BATCH = (4, 128)
+_EIGEN_BATCH = (1, 128)
 """Batch sizes (from, below) for which :func:`covariance_intersection` takes :func:`_eigen_covariance_intersection`
 (fewer numpy calls than the polynomial path, less LAPACK work than the node grid; measured fastest there)."""
 """Below this many pairs :func:`covariance_intersection` takes :func:`_small_covariance_intersection`."""

@@ -6,7 +6,12 @@ import numpy as np
 import pytest
 
 from roadlink.fusion import CovarianceIntersectionFuser, covariance_intersection
-from roadlink.fusion.t2t import TrackLinks, partial_covariance_intersection, trace_polynomials
+from roadlink.fusion.t2t import (
+    TrackLinks,
+    _small_covariance_intersection,
+    partial_covariance_intersection,
+    trace_polynomials,
+)
 
 
 def _pairs(rng: np.random.Generator, count: int) -> tuple[np.ndarray, ...]:
@@ -149,9 +154,13 @@ def test_small_batch_path_matches_the_polynomial_path() -> None:
     np.testing.assert_allclose(small.states, mean, atol=1e-8)
 
 
-@pytest.mark.parametrize("count", [8, 33, 127])
+@pytest.mark.parametrize("count", [1, 3, 8, 33, 127])
 def test_eigenbasis_path_matches_the_polynomial_path(count: int) -> None:
-    """Batches of 4..127 pairs take the joint-eigenbasis path: the same CI, with the exact trace minimizer."""
+    """Batches of 1..127 pairs take the joint-eigenbasis path: the same CI, with the trace minimizer.
+
+    One secant and one Newton step leave the trace up to ~1e-8 (relative) above its minimum on random pairs
+    (8e-9 worst of 4,000), hence the tolerance; on the SUMO scene's pairs it is below 1e-11.
+    """
     from roadlink.fusion.t2t import _EIGEN_BATCH, _eigen_covariance_intersection
 
     assert _EIGEN_BATCH[0] <= count < _EIGEN_BATCH[1]
@@ -162,7 +171,7 @@ def test_eigenbasis_path_matches_the_polynomial_path(count: int) -> None:
     repeated = [np.concatenate([v] * copies) for v in (x_a, p_a, x_b, p_b)]
     reference = covariance_intersection(repeated[0], repeated[1], repeated[2], repeated[3])  # the polynomial path
     trace = np.trace(eigen.covs, axis1=1, axis2=2)
-    assert (trace <= np.trace(reference.covs[:count], axis1=1, axis2=2) * (1 + 1e-9)).all()
+    assert (trace <= np.trace(reference.covs[:count], axis1=1, axis2=2) * (1 + 1e-8)).all()
     np.testing.assert_allclose(eigen.omega, reference.omega[:count], atol=1e-4)
     np.testing.assert_allclose(eigen.states, reference.states[:count], atol=1e-4)
     omega = eigen.omega[:, None, None]
@@ -180,4 +189,7 @@ def test_ci_falls_back_when_a_covariance_is_not_positive_definite() -> None:
     p_a[3] = np.diag([1.0, 1.0, 1.0, -1e-3])  # invertible, not positive definite: no Cholesky factor
     result = covariance_intersection(x_a, p_a, x_b, p_b)
     assert np.isfinite(result.states).all()
-    np.testing.assert_allclose(result.states[:3], covariance_intersection(x_a[:3], p_a[:3], x_b[:3], p_b[:3]).states)
+    # The rows before the bad one match the few-call path alone (3-pair batches otherwise take the eigenbasis path).
+    np.testing.assert_allclose(
+        result.states[:3], _small_covariance_intersection(x_a[:3], p_a[:3], x_b[:3], p_b[:3]).states
+    )
