@@ -54,6 +54,7 @@ class RoadsideNode:
             center=self.position,
             service_range_m=settings.service_range_m,
             queue_items=settings.vehicle_queue_items,
+            keepalive_s=settings.vehicle_keepalive_s,
         )
         self.fusion = (
             LocalFusion(

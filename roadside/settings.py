@@ -74,6 +74,12 @@ class RoadsideSettings(TierSettings):
     vehicle_queue_items: int = Field(
         256, gt=0, description="Responses queued per watching vehicle; the oldest is dropped when full."
     )
+    vehicle_keepalive_s: float = Field(
+        1.0,
+        gt=0,
+        description="A watching vehicle's stream gets an empty response after this long without one, s "
+        "(lets the vehicle tell a quiet node from a dead link).",
+    )
     map_files: list[Path] = Field(
         default_factory=list,
         description="MapData files (protobuf JSON of v2x.roadside.v1.MapData) served to vehicles and sent to the "

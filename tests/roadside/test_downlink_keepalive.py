@@ -52,3 +52,25 @@ async def test_a_quiet_node_sends_keepalives_stamped_with_its_clock() -> None:
     times = [r.sent_time_unix_ms for r in received]
     assert start <= times[0] <= times[1] <= now_unix_ms()
     assert sent >= 2
+
+
+async def test_the_keepalive_period_comes_from_the_settings() -> None:
+    """With `vehicle_keepalive_s` = 0.05, five keepalives arrive well within 2 s (the 1 s default needs 5 s)."""
+    async with CloudNode(CloudSettings.load(listen="127.0.0.1:0")) as cloud:
+        settings = RoadsideSettings.load(
+            listen="127.0.0.1:0",
+            cloud_target=f"127.0.0.1:{cloud.port}",
+            latitude_deg=CENTRE.latitude_deg,
+            longitude_deg=CENTRE.longitude_deg,
+            heartbeat_s=60.0,
+            vehicle_keepalive_s=0.05,
+        )
+        async with RoadsideNode(settings) as node, aio.insecure_channel(f"127.0.0.1:{node.port}") as channel:
+            request = dl_pb2.WatchRoadsideRequest(position=position_to_proto(CENTRE), vehicle_id="car-1")
+            call = dl_grpc.VehicleDownlinkServiceStub(channel).WatchRoadside(iter([request]))
+            try:
+                async with asyncio.timeout(2.0):
+                    received = [await call.read() for _ in range(5)]
+            finally:
+                call.cancel()
+    assert [r.WhichOneof("content") for r in received] == [None] * 5
