@@ -462,11 +462,10 @@ class Tracker:
         linked = np.flatnonzero((track_rows >= 0) & allowed[track_rows])
         if not len(linked):
             return np.zeros(0, np.int64), np.zeros(0, np.int64)
-        part = scan.take(rows[linked]) if len(linked) < len(scan) else scan
         hypotheses = self.config.gate.gate_linked(
-            self._table, part, self.config.predictor, track_rows[linked], np.arange(len(linked)), table_psd=psd
-        )
-        detection_rows = rows[linked[hypotheses.detection_rows]]
+            self._table, scan, self.config.predictor, track_rows[linked], rows[linked], table_psd=psd
+        )  # scored on the rows of ``scan`` in place: no copy of the detections
+        detection_rows = hypotheses.detection_rows
         labels = hypotheses.track_rows if frames is None else frames.keys(hypotheses.track_rows, detection_rows)
         chosen = gnn_assign(labels, hypotheses.detection_rows, hypotheses.distance2, self.config.gate.threshold)
         return hypotheses.track_rows[chosen], detection_rows[chosen]
