@@ -17,6 +17,7 @@ bucket, the k-th report of each vehicle within the bucket going to the k-th scan
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import NDArray
 
 from roadlink.fusion.detections import Detections, SourceKind, source_codes
 from roadlink.fusion.state import IntArray
@@ -68,6 +69,11 @@ class ReorderBuffer:
         The sort is stable, so detections of one frame keep their order; the result depends only on what
         was pushed, not on the order of the pushes.
         """
+        return self.release_coded(now_ms)[0]
+
+    def release_coded(self, now_ms: int) -> tuple[Detections, NDArray[np.str_], IntArray]:
+        """:meth:`release`, with the released detections' :func:`.detections.source_codes` (sorted distinct
+        source ids, ``(M,)`` index of each), which the sort finds anyway."""
         cutoff = now_ms - self.window_ms
         self.watermark_ms = cutoff if self.watermark_ms is None else max(self.watermark_ms, cutoff)
         held = Detections.concatenate(self._batches)
@@ -77,9 +83,10 @@ class ReorderBuffer:
         self._count = len(rest)
         rows = np.flatnonzero(due)
         if not len(rows):
-            return Detections.empty()
-        _, source_rank = source_codes(held.source_ids[rows])
-        return held.take(rows[np.lexsort((source_rank, held.times_ms[rows]))])
+            return Detections.empty(), np.zeros(0, np.str_), np.zeros(0, np.int64)
+        names, source_rank = source_codes(held.source_ids[rows])
+        order = np.lexsort((source_rank, held.times_ms[rows]))
+        return held.take(rows[order]), names, np.asarray(source_rank[order], dtype=np.int64)
 
 
 def split_scans(

@@ -36,11 +36,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from numpy.typing import NDArray
 
 from roadlink.fusion.association import gnn_assign
 from roadlink.fusion.coverage import LearnedCoverage
 from roadlink.fusion.deleter import MissOrCovarianceDeleter
-from roadlink.fusion.detections import Detections, SourceKind, source_codes
+from roadlink.fusion.detections import Detections, SourceKind
 from roadlink.fusion.gating import MahalanobisGate
 from roadlink.fusion.initiator import MOfNInitiator
 from roadlink.fusion.matrices import FloatArray
@@ -155,14 +156,14 @@ class Tracker:
         if detections is not None:
             self.stats.detections_received += len(detections)
             self._buffer.push(detections)
-        released = self._buffer.release(time_unix_ms)
+        released, source_names, source_rank = self._buffer.release_coded(time_unix_ms)
         self.stats.dropped_late, self.stats.dropped_overflow = self._buffer.dropped_late, self._buffer.dropped_overflow
         if len(released):
             self._step += 1
             self.stats.steps += 1
             self._table.source_mask_prev[:] = self._table.source_mask
             self._table.source_mask[:] = 0
-            sources, source_rank = self._source_indices(released)
+            sources, source_rank = self._source_indices(released, source_names, source_rank)
             frames = split_scans(released, self.config.self_report_bucket_ms, source_rank)
             self._process_frames(released, sources, frames)
             self._links.forget_before(int(released.times_ms.max()))
@@ -524,10 +525,12 @@ class Tracker:
             self.stats.tracks_deleted += int(np.count_nonzero(doomed))
             table.keep(~doomed)
 
-    def _source_indices(self, detections: Detections) -> tuple[IntArray, IntArray]:
+    def _source_indices(
+        self, detections: Detections, names: NDArray[np.str_], inverse: IntArray
+    ) -> tuple[IntArray, IntArray]:
         """``(M,)`` tracker index of each detection's source (-1 for self-reports, identified by vehicle id), and
-        ``(M,)`` the rank of its source id among the batch's distinct ids (:func:`.detections.source_codes`)."""
-        names, inverse = source_codes(detections.source_ids)
+        ``(M,)`` the rank of its source id among the batch's distinct ids, given the batch's
+        :func:`.detections.source_codes` ``names`` and ``inverse`` (returned as that rank)."""
         indices = np.full(len(names), -1, dtype=np.int64)
         is_report = np.zeros(len(names), dtype=bool)
         is_report[inverse[detections.kinds == SourceKind.VEHICLE_SELF_REPORT]] = True

@@ -37,6 +37,19 @@ def test_release_sorts_by_time_and_holds_the_window() -> None:
     assert buffer.release(now_ms=350).times_ms.tolist() == [250]
 
 
+def test_release_coded_returns_the_source_codes_of_what_it_releases() -> None:
+    buffer = ReorderBuffer(window_ms=100)
+    buffer.push(_batch([250, 120, 110], ["b", "b", "c"]))
+    buffer.push(_batch([100, 120], "a"))
+    released, names, codes = buffer.release_coded(now_ms=230)
+    expected_names, expected_codes = source_codes(released.source_ids)
+    assert released.source_ids.tolist() == ["a", "c", "a", "b"]
+    assert names.tolist() == expected_names.tolist() == ["a", "b", "c"]
+    assert codes.tolist() == expected_codes.tolist() == [0, 2, 0, 1]
+    empty, no_names, no_codes = buffer.release_coded(now_ms=240)
+    assert len(empty) == len(no_names) == len(no_codes) == 0
+
+
 def test_late_detections_are_dropped_and_counted() -> None:
     buffer = ReorderBuffer(window_ms=100)
     buffer.push(_batch([100]))
