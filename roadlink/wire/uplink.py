@@ -25,7 +25,6 @@ gateway stops reading MQTT), raising TimeoutError after `timeout_s`. Nothing els
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections import deque
@@ -41,6 +40,7 @@ from v2x.roadside.v1 import roadside_service_pb2 as rs_pb2
 
 from roadlink.domain.clock import now_unix_ms
 from roadlink.domain.errors import ConfigurationError
+from roadlink.task_cancel import cancel_and_wait
 from roadlink.wire.auth import bearer_metadata
 from roadlink.wire.backoff import Backoff
 
@@ -258,9 +258,9 @@ class BatchUplink:
             try:
                 await self._read_acks(call)
             finally:
-                writer.cancel()
-                with contextlib.suppress(asyncio.CancelledError, grpc.RpcError, asyncio.InvalidStateError):
-                    await writer
+                # Not `suppress(CancelledError): await writer`: that also swallows a cancellation of this
+                # task arriving meanwhile, and the cancelled uplink then reconnects forever.
+                await cancel_and_wait(writer, ignore=(grpc.RpcError, asyncio.InvalidStateError))
                 call.cancel()
 
     async def _write_loop(self, call: _PublishCall) -> None:
