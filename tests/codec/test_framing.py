@@ -6,6 +6,8 @@ envelope built to the standard's layout, then the error cases and property round
 
 from __future__ import annotations
 
+from typing import Literal
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -190,8 +192,10 @@ def test_unjoinable_vendor_payloads_are_encode_errors(
     st.sampled_from(["auto", "always"]),
     st.sampled_from(["little", "big"]),
 )
-def test_vendor_frames_round_trip(frames: list[bytes], count: str, byteorder: str) -> None:
-    framing = VendorFraming(count=count, byteorder=byteorder)  # type: ignore[arg-type]
+def test_vendor_frames_round_trip(
+    frames: list[bytes], count: Literal["auto", "always"], byteorder: Literal["little", "big"]
+) -> None:
+    framing = VendorFraming(count=count, byteorder=byteorder)
     payload = join_vendor_frames(_vendor(tuple(frames)), framing)
     split = split_vendor_frames(payload, framing)
     assert split.frames == tuple(frames)
