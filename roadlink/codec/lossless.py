@@ -82,7 +82,15 @@ from roadlink.wire.convert import (
     vehicle_state_to_proto,
 )
 
-__all__ = ["CSAE_MESSAGE_IDS", "STANDARDS", "air_message_of", "decode_v1", "encode_v1", "with_air_message"]
+__all__ = [
+    "CSAE_MESSAGE_IDS",
+    "STANDARDS",
+    "V1Message",
+    "air_message_of",
+    "decode_v1",
+    "encode_v1",
+    "with_air_message",
+]
 
 STANDARDS: Final = ("j2735", "csae53", "etsi")
 CSAE_MESSAGE_IDS: Final = {"bsmFrame": 0, "mapFrame": 1, "rsmFrame": 2, "spatFrame": 3, "rsiFrame": 4}
@@ -90,6 +98,22 @@ CSAE_MESSAGE_IDS: Final = {"bsmFrame": 0, "mapFrame": 1, "rsmFrame": 2, "spatFra
 _CSAE_ALTERNATIVES: Final = {v: k for k, v in CSAE_MESSAGE_IDS.items()}
 
 Item: TypeAlias = VehicleState | PerceptionFrame | SignalPhaseAndTiming
+
+V1Message: TypeAlias = (
+    vehicle_pb2.VehicleState
+    | perception_pb2.PerceptionFrame
+    | signal_pb2.SignalPhaseAndTiming
+    | map_pb2.MapData
+    | info_pb2.RoadSideInfo
+)
+"""The v1 messages an air-side message maps to; each carries a provenance."""
+_V1_TYPES: Final = (
+    vehicle_pb2.VehicleState,
+    perception_pb2.PerceptionFrame,
+    signal_pb2.SignalPhaseAndTiming,
+    map_pb2.MapData,
+    info_pb2.RoadSideInfo,
+)
 
 
 # --- decode ---------------------------------------------------------------------------------------------------------
@@ -131,7 +155,7 @@ def _source_id(item: Item) -> str:
     return item.source_id
 
 
-def decode_v1(standard: str, uper: bytes, reference_unix_ms: int) -> list[Message]:
+def decode_v1(standard: str, uper: bytes, reference_unix_ms: int) -> list[V1Message]:
     """One air-side message -> its v1 messages, each carrying the original as `provenance.air_message`.
 
     `reference_unix_ms` resolves partial times (secMark, MinuteOfTheYear, TimeMark, generationDeltaTime).
@@ -151,13 +175,12 @@ def _air_proto(air: AirMessage) -> common_pb2.AirMessage:
     return common_pb2.AirMessage(standard=air.standard, message_id=air.message_id, uper=air.uper)
 
 
-def _provenance(message: Message) -> common_pb2.Provenance:
-    provenance: common_pb2.Provenance = message.provenance  # type: ignore[attr-defined]
-    return provenance
+def _provenance(message: V1Message) -> common_pb2.Provenance:
+    return message.provenance
 
 
-def _items_to_proto(items: Sequence[Item], air: AirMessage) -> list[Message]:
-    out: list[Message] = []
+def _items_to_proto(items: Sequence[Item], air: AirMessage) -> list[V1Message]:
+    out: list[V1Message] = []
     for item in items:
         stamped = with_air_message(item, air)
         if isinstance(stamped, VehicleState):
@@ -173,7 +196,7 @@ def _unsupported(what: str) -> DecodeError:
     return DecodeError(f"{what} has no v1 mapping")
 
 
-def _j2735_v1(air: AirMessage, reference_unix_ms: int) -> list[Message]:
+def _j2735_v1(air: AirMessage, reference_unix_ms: int) -> list[V1Message]:
     frame = j2735.decode_frame(air.uper)
     message_id = frame["messageId"]
     if message_id == j2735.BSM_MESSAGE_ID:
@@ -187,7 +210,7 @@ def _j2735_v1(air: AirMessage, reference_unix_ms: int) -> list[Message]:
     raise _unsupported(f"J2735 messageId {message_id}")
 
 
-def _csae_v1(air: AirMessage, reference_unix_ms: int) -> list[Message]:
+def _csae_v1(air: AirMessage, reference_unix_ms: int) -> list[V1Message]:
     alternative, value = csae.decode_frame(air.uper)
     if alternative == "bsmFrame":
         return _items_to_proto([csae_bsm_to_vehicle_state(value, reference_unix_ms)], air)
@@ -202,7 +225,7 @@ def _csae_v1(air: AirMessage, reference_unix_ms: int) -> list[Message]:
     raise _unsupported(f"CSAE {alternative}")
 
 
-def _etsi_v1(air: AirMessage, reference_unix_ms: int) -> list[Message]:
+def _etsi_v1(air: AirMessage, reference_unix_ms: int) -> list[V1Message]:
     message_id, value = etsi.decode_pdu(air.uper)
     if message_id == etsi.CAM_MESSAGE_ID:
         return _items_to_proto([cam_to_vehicle_state(value, reference_unix_ms)], air)
@@ -211,7 +234,7 @@ def _etsi_v1(air: AirMessage, reference_unix_ms: int) -> list[Message]:
     raise _unsupported(f"ETSI messageID {message_id}")
 
 
-_MAPPERS: Final[dict[str, Callable[[AirMessage, int], list[Message]]]] = {
+_MAPPERS: Final[dict[str, Callable[[AirMessage, int], list[V1Message]]]] = {
     "j2735": _j2735_v1,
     "csae53": _csae_v1,
     "etsi": _etsi_v1,
@@ -228,9 +251,13 @@ def encode_v1(messages: Message | Sequence[Message], standard: str | None = None
     used (a different `standard` raises). Several messages are accepted only for a SPaT (one per intersection).
 
     Raises:
-        EncodeError: no messages, mixed types, no standard, or a message that cannot be encoded.
+        EncodeError: no messages, not v1 messages, mixed types, no standard, or a message that cannot be
+            encoded.
     """
-    items = [messages] if isinstance(messages, Message) else list(messages)
+    given = [messages] if isinstance(messages, Message) else list(messages)
+    items = [m for m in given if isinstance(m, _V1_TYPES)]
+    if len(items) != len(given):
+        raise EncodeError(f"expected v1 messages, got {sorted({type(m).__name__ for m in given})}")
     if not items or len({type(m) for m in items}) != 1:
         raise EncodeError("expected one v1 message, or the SignalPhaseAndTiming of one SPaT")
     provenance = _provenance(items[0])
@@ -247,7 +274,7 @@ def encode_v1(messages: Message | Sequence[Message], standard: str | None = None
     return _OVERLAY[standard](items, None)
 
 
-def _unchanged(air: AirMessage, items: Sequence[Message]) -> bool:
+def _unchanged(air: AirMessage, items: Sequence[V1Message]) -> bool:
     """Whether mapping `air` again gives `items` (provenance aside), trying the references it may have used."""
     want = [_without_provenance(m) for m in items]
     for reference in _references(items[0]):
@@ -260,7 +287,7 @@ def _unchanged(air: AirMessage, items: Sequence[Message]) -> bool:
     return False
 
 
-def _references(message: Message) -> list[int]:
+def _references(message: V1Message) -> list[int]:
     provenance = _provenance(message)
     times = [provenance.gateway_receive_time_unix_ms, provenance.source_time_unix_ms]
     own = getattr(message, "time_unix_ms", 0)
@@ -268,21 +295,26 @@ def _references(message: Message) -> list[int]:
     return found or [0]  # a message with no time at all maps the same against any reference
 
 
-def _without_provenance(message: Message) -> Message:
-    copy = type(message)()
-    copy.CopyFrom(message)
+def _without_provenance(message: V1Message) -> bytes:
+    """The message's content apart from its provenance, for comparing two decodes (deterministic bytes)."""
+    copy = type(message).FromString(message.SerializeToString())
     copy.ClearField("provenance")
-    return copy
+    return copy.SerializeToString(deterministic=True)
 
 
-def _j2735_encode(items: Sequence[Message], air: AirMessage | None) -> bytes:
+def _signals(items: Sequence[V1Message]) -> list[SignalPhaseAndTiming]:
+    """The SPaTs of a one-type message list whose first item is a SPaT (encode_v1 checked the types agree)."""
+    return [signal_from_proto(m) for m in items if isinstance(m, signal_pb2.SignalPhaseAndTiming)]
+
+
+def _j2735_encode(items: Sequence[V1Message], air: AirMessage | None) -> bytes:
     first = items[0]
     if isinstance(first, vehicle_pb2.VehicleState):
         state = vehicle_state_from_proto(first)
         value = j2735_vehicle_state_to_bsm(state, _j2735_template(air, j2735.BSM_MESSAGE_ID))
         return j2735.encode_frame({"messageId": j2735.BSM_MESSAGE_ID, "value": value})
     if isinstance(first, signal_pb2.SignalPhaseAndTiming):
-        value = signals_to_spat([signal_from_proto(m) for m in items])  # type: ignore[arg-type]
+        value = signals_to_spat(_signals(items))
         return j2735.encode_frame({"messageId": SPAT_MESSAGE_ID, "value": value})
     if isinstance(first, map_pb2.MapData):
         return j2735.encode_frame({"messageId": MAP_MESSAGE_ID, "value": proto_to_map(first)})
@@ -312,7 +344,7 @@ def _csae_template(air: AirMessage | None, alternative: str) -> dict[str, Any] |
     return template
 
 
-def _csae_encode(items: Sequence[Message], air: AirMessage | None) -> bytes:
+def _csae_encode(items: Sequence[V1Message], air: AirMessage | None) -> bytes:
     first = items[0]
     if isinstance(first, vehicle_pb2.VehicleState):
         state = vehicle_state_from_proto(first)
@@ -325,7 +357,7 @@ def _csae_encode(items: Sequence[Message], air: AirMessage | None) -> bytes:
         return csae.encode_frame(("rsmFrame", value))
     if isinstance(first, signal_pb2.SignalPhaseAndTiming):
         template = _csae_template(air, "spatFrame")
-        signals = [signal_from_proto(m) for m in items]  # type: ignore[arg-type]
+        signals = _signals(items)
         count = template["msgCnt"] if template else signals[0].revision
         return csae.encode_frame(("spatFrame", csae_signals_to_spat(signals, count, template)))
     if isinstance(first, map_pb2.MapData):
@@ -353,7 +385,7 @@ def _etsi_template(air: AirMessage | None, message_id: int) -> dict[str, Any] | 
     return value
 
 
-def _etsi_encode(items: Sequence[Message], air: AirMessage | None) -> bytes:
+def _etsi_encode(items: Sequence[V1Message], air: AirMessage | None) -> bytes:
     first = items[0]
     if isinstance(first, vehicle_pb2.VehicleState):
         template = _etsi_template(air, etsi.CAM_MESSAGE_ID)
@@ -363,7 +395,7 @@ def _etsi_encode(items: Sequence[Message], air: AirMessage | None) -> bytes:
     raise EncodeError(f"{type(first).__name__} has no ETSI encoding (CAM and DENM only)")
 
 
-_OVERLAY: Final[dict[str, Callable[[Sequence[Message], AirMessage | None], bytes]]] = {
+_OVERLAY: Final[dict[str, Callable[[Sequence[V1Message], AirMessage | None], bytes]]] = {
     "j2735": _j2735_encode,
     "csae53": _csae_encode,
     "etsi": _etsi_encode,

@@ -86,11 +86,11 @@ def test_etsi_cam_vector_round_trips_byte_exact() -> None:
 def test_every_v1_message_carries_its_air_message() -> None:
     spat = captures.carma_hex("SPaT_1")
     for message in decode_v1("j2735", spat, REFERENCE):
-        air = message.provenance.air_message  # type: ignore[attr-defined]  # decode_v1 returns Message; each v1 kind has a provenance
+        air = message.provenance.air_message
         assert (air.standard, air.message_id, air.uper) == ("j2735", 19, spat)
     (_, rsi) = next((n, d) for n, d in csae_frames() if n.startswith("RSI"))
     (info,) = decode_v1("csae53", rsi, REFERENCE)
-    assert info.provenance.air_message.message_id == 4  # type: ignore[attr-defined]  # as above: a Message
+    assert info.provenance.air_message.message_id == 4
 
 
 @pytest.mark.parametrize(("name", "message_id"), sorted(ODE_WITHOUT_V1.items()))
@@ -130,7 +130,7 @@ def test_without_air_message_the_v1_fields_alone_are_encoded() -> None:
     vectors = json.loads(ETSI.read_text())["vectors"]
     (cam,) = [bytes.fromhex(v["uper_hex"]) for v in vectors if v["pdu"] == "CAM"]
     (state,) = decode_v1("etsi", cam, REFERENCE)
-    state.provenance.ClearField("air_message")  # type: ignore[attr-defined]  # as above: a Message
+    state.provenance.ClearField("air_message")
     with pytest.raises(EncodeError, match="a standard is needed"):
         encode_v1(state)
     fresh = etsi.decode_cam(encode_v1(state, "etsi"))

@@ -96,7 +96,9 @@ def test_the_encoder_re_sends_a_j2735_spat_it_received_byte_exact_and_counts_wha
     from tests.codec import captures
 
     data = captures.carma_hex("SPaT_2")
-    signals = [signal_from_proto(m) for m in decode_v1("j2735", data, 1_700_000_000_000)]  # type: ignore[arg-type]
+    decoded = decode_v1("j2735", data, 1_700_000_000_000)
+    assert all(isinstance(m, signal_pb2.SignalPhaseAndTiming) for m in decoded)
+    signals = [signal_from_proto(m) for m in decoded if isinstance(m, signal_pb2.SignalPhaseAndTiming)]
     assert BroadcastEncoder("j2735").spat(signals) == data
     assert BroadcastEncoder("csae").spat(signals) != data  # another standard: from the v1 fields
     sink = MemoryRadioSink(capacity=1)
